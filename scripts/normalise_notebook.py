@@ -1,0 +1,62 @@
+"""Normalise notebooks before committing: clean metadata, collapsed progress bars, no widget state.
+
+Usage: python scripts/normalise_notebook.py NOTEBOOK [...]
+
+Keeps outputs (they are what a reader sees on GitHub) but removes what changes from run to
+run without meaning anything: execution timestamps, kernel details, widget state, and the
+intermediate frames of progress bars (text before a carriage return).
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+KEEP_CELL_METADATA = {"tags", "collapsed", "jupyter"}
+CARRIAGE_RETURN = re.compile(r"[^\n]*\r(?!\n)")
+
+
+def normalise(nb):
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    count = 0
+    for cell in nb.cells:
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA}
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        cell.execution_count = count if cell.outputs else None
+        outputs = []
+        for output in cell.outputs:
+            if output.get("output_type") == "execute_result":
+                output["execution_count"] = count
+            if output.get("output_type") == "stream":
+                output["text"] = CARRIAGE_RETURN.sub("", output["text"])
+                if outputs and outputs[-1].get("output_type") == "stream" and outputs[-1]["name"] == output["name"]:
+                    outputs[-1]["text"] += output["text"]
+                    continue
+            data = output.get("data")
+            if data and "application/vnd.jupyter.widget-view+json" in data:
+                data.pop("application/vnd.jupyter.widget-view+json")
+                if not data:
+                    continue
+            output.pop("metadata", None) if output.get("output_type") == "stream" else None
+            outputs.append(output)
+        cell.outputs = outputs
+    return nb
+
+
+def main(argv: list[str]) -> int:
+    for name in argv:
+        path = Path(name)
+        nbformat.write(normalise(nbformat.read(path, as_version=4)), path)
+        print(f"normalised {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

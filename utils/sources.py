@@ -1,0 +1,215 @@
+"""Find the real data, wherever the learner has it (introduced in notebook 01).
+
+Sources are tried in this order, and the one chosen is stated in plain words:
+
+a. ``CATSDOGS_DATA``: a folder (or zip) holding Kaggle's files (``train.zip``, ``test.zip``,
+   ``sample_submission.csv``, the competition zip, or extracted ``train/`` and ``test/``), or
+   ``cats_and_dogs_filtered.zip`` / its folder;
+b. the same files in ``data/raw/``;
+c. ``kaggle competitions download`` when Kaggle credentials exist;
+d. TensorFlow's public sample ``cats_and_dogs_filtered.zip`` (3,000 images), downloaded;
+e. otherwise a message listing a-d.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from utils import paths
+from utils.download import DownloadError, download
+
+COMPETITION = "dogs-vs-cats-redux-kernels-edition"
+COMPETITION_ZIP = f"{COMPETITION}.zip"
+FILTERED = "cats_and_dogs_filtered"
+SAMPLE_URL = f"https://download.mlcc.google.com/mledu-datasets/{FILTERED}.zip"
+SAMPLE_URL_VARIABLE = "CATSDOGS_SAMPLE_URL"  # another URL for source d (a mirror, or a test server)
+DATA_VARIABLE = "CATSDOGS_DATA"
+FILTERED_COUNTS = {"train/cats": 1000, "train/dogs": 1000, "validation/cats": 500, "validation/dogs": 500}
+
+
+class DataNotFound(RuntimeError):
+    """No usable data was found; the message lists every way to provide it."""
+
+
+@dataclass
+class DataSource:
+    """Where the data came from and the archives/folders that hold it."""
+
+    kind: str  # "CATSDOGS_DATA", "data/raw", "kaggle" or "download"
+    folder: Path
+    items: list[Path] = field(default_factory=list)  # zips and folders holding images
+    sample_submission: Path | None = None
+
+    def describe(self) -> str:
+        names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in self.items)
+        where = {
+            "CATSDOGS_DATA": f"the folder named by {DATA_VARIABLE}",
+            "data/raw": "data/raw/ in this project",
+            "kaggle": f"Kaggle's competition files, downloaded with the kaggle CLI into data/raw/",
+            "download": f"TensorFlow's public sample, downloaded into data/raw/",
+        }[self.kind]
+        return f"Using {where}: {names}."
+
+
+def _has_images(folder: Path) -> bool:
+    return any(p.suffix.lower() in (".jpg", ".jpeg") for p in folder.rglob("*") if p.is_file())
+
+
+def find_in_folder(folder: Path) -> list[Path]:
+    """The data files in ``folder``, Kaggle's first; empty when it holds none."""
+    folder = Path(folder)
+    if folder.is_file() and folder.suffix.lower() == ".zip":
+        return [folder]
+    if not folder.is_dir():
+        return []
+    kaggle = [folder / COMPETITION_ZIP] if (folder / COMPETITION_ZIP).is_file() else []
+    for name in ("train", "test"):
+        if (folder / f"{name}.zip").is_file():
+            kaggle.append(folder / f"{name}.zip")
+        elif (folder / name).is_dir() and _has_images(folder / name):
+            kaggle.append(folder / name)
+    if kaggle:
+        return kaggle
+    if (folder / f"{FILTERED}.zip").is_file():
+        return [folder / f"{FILTERED}.zip"]
+    if (folder / FILTERED).is_dir():
+        return [folder / FILTERED]
+    if any((folder / c).is_dir() for c in ("cats", "dogs", "cat", "dog")):
+        return [folder]
+    return []
+
+
+def _source(kind: str, folder: Path) -> DataSource | None:
+    items = find_in_folder(folder)
+    if not items:
+        return None
+    submission = folder / "sample_submission.csv" if folder.is_dir() else None
+    return DataSource(kind, folder, items, submission if submission and submission.is_file() else None)
+
+
+def kaggle_program() -> str | None:
+    """The kaggle CLI: on PATH, or beside this Python (a virtual environment not activated)."""
+    found = shutil.which("kaggle")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "kaggle"
+    return str(beside) if beside.is_file() else None
+
+
+def kaggle_credentials() -> bool:
+    if os.environ.get("KAGGLE_API_TOKEN") or (os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY")):
+        return True
+    config = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle"))
+    return (config / "kaggle.json").is_file() or (config / "access_token").is_file()
+
+
+def download_from_kaggle(target: Path, say=print) -> DataSource | None:
+    """Source c: ``kaggle competitions download``; None (having said why) when it cannot run."""
+    program = kaggle_program()
+    if not program or not kaggle_credentials():
+        return None
+    target.mkdir(parents=True, exist_ok=True)
+    say(f"Downloading the competition data with the kaggle CLI into {paths.relative(target)}/ ...")
+    result = subprocess.run(
+        [program, "competitions", "download", "-c", COMPETITION, "-p", str(target)],
+        capture_output=True, text=True,
+    )
+    source = _source("kaggle", target)
+    if result.returncode != 0 or source is None:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        say(
+            "The kaggle download failed"
+            + (f" ({detail[-1]})" if detail else "")
+            + f". You must accept the competition rules first: open "
+            f"https://www.kaggle.com/competitions/{COMPETITION}/rules and click 'I understand and accept'."
+        )
+        return None
+    return source
+
+
+def check_filtered_zip(archive: Path) -> None:
+    """Raise DownloadError unless the zip holds 1,000 + 1,000 training and 500 + 500 validation JPEGs."""
+    counts = dict.fromkeys(FILTERED_COUNTS, 0)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for name in zf.namelist():
+                match = re.search(r"(train|validation)/(cats|dogs)/[^/]+\.jpe?g$", name, re.I)
+                if match:
+                    counts[f"{match[1].lower()}/{match[2].lower()}"] += 1
+    except zipfile.BadZipFile:
+        counts = {}
+    if counts != FILTERED_COUNTS:
+        raise DownloadError(
+            f"{archive.name} does not hold the expected images ({FILTERED_COUNTS}); "
+            f"found {counts or 'no readable zip'}."
+        )
+
+
+def download_sample(target: Path, url: str | None = None, sha256: str | None = None) -> DataSource:
+    """Source d: TensorFlow's public sample, resumable, checked by its contents (and sha256 if given)."""
+    url = url or os.environ.get(SAMPLE_URL_VARIABLE) or SAMPLE_URL
+    archive = download(url, Path(target) / f"{FILTERED}.zip", sha256=sha256)
+    try:
+        check_filtered_zip(archive)
+    except DownloadError:
+        bad = archive.with_name(archive.name + ".bad")
+        archive.replace(bad)
+        raise DownloadError(
+            f"The file downloaded from {url} is not TensorFlow's cats_and_dogs_filtered.zip; "
+            f"it was kept as {bad.name} for you to inspect. Check the URL ({SAMPLE_URL_VARIABLE})."
+        ) from None
+    return DataSource("download", Path(target), [archive])
+
+
+def locate_data(allow_kaggle: bool = True, allow_download: bool = True, say=print) -> DataSource:
+    """Find the data by trying sources a-d in order; raise DataNotFound listing them all."""
+    configured = os.environ.get(DATA_VARIABLE)
+    if configured:
+        folder = Path(configured).expanduser()
+        if not folder.exists():
+            raise DataNotFound(f"{DATA_VARIABLE} points at {folder}, which does not exist. Fix or unset it.")
+        source = _source("CATSDOGS_DATA", folder)
+        if source is None:
+            raise DataNotFound(
+                f"{DATA_VARIABLE} points at {folder}, which holds none of train.zip, test.zip, "
+                f"{COMPETITION_ZIP}, train/ with images, {FILTERED}.zip or {FILTERED}/."
+            )
+        return source
+    raw = paths.raw_dir()
+    source = _source("data/raw", raw)
+    if source:
+        return source
+    problems = []
+    if allow_kaggle:
+        source = download_from_kaggle(raw, say=say)
+        if source:
+            return source
+        if not kaggle_program():
+            problems.append("the kaggle CLI was not found")
+        elif not kaggle_credentials():
+            problems.append("no Kaggle credentials (~/.kaggle/kaggle.json) were found")
+        else:
+            problems.append("the kaggle download failed (see above)")
+    if allow_download:
+        say(f"Downloading TensorFlow's public sample ({FILTERED}.zip, 3,000 images) ...")
+        try:
+            return download_sample(raw)
+        except DownloadError as error:
+            problems.append(str(error))
+    raise DataNotFound(
+        "No cats-vs-dogs images were found. Provide them in one of these ways:\n"
+        f"  a. set {DATA_VARIABLE} to a folder holding Kaggle's train.zip (and test.zip, "
+        f"sample_submission.csv) or {COMPETITION_ZIP}, or {FILTERED}.zip;\n"
+        f"  b. put those files in data/raw/ in this project;\n"
+        f"  c. install Kaggle credentials (~/.kaggle/kaggle.json), accept the rules at "
+        f"https://www.kaggle.com/competitions/{COMPETITION}/rules, and run again (the kaggle CLI "
+        "downloads the data);\n"
+        f"  d. connect to the internet and run again ({FILTERED}.zip is downloaded from {SAMPLE_URL}).\n"
+        + ("Tried: " + "; ".join(problems) + "." if problems else "")
+    )
