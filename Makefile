@@ -1,0 +1,31 @@
+# The course's two commands (see README):
+#   make series   executes every notebook headless on your data, in the default profile
+#   make test     runs the test suite (unit tests + every notebook under nbval, smoke profile)
+# Both create the virtual environment .venv (Python 3.11) and install the pinned packages first.
+
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= default
+
+.PHONY: series test env clean-outputs
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+series: $(STAMP)
+	CATSDOGS_PROFILE=$(PROFILE) $(PY) scripts/run_series.py --profile $(PROFILE)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean-outputs:
+	rm -rf data/extracted data/manifest-*.csv data/dataset-*.json data/image-checks.csv models logs/*/
