@@ -16,6 +16,13 @@ import nbformat
 
 KEEP_CELL_METADATA = {"tags", "collapsed", "jupyter"}
 CARRIAGE_RETURN = re.compile(r"[^\n]*\r(?!\n)")
+# TensorFlow's C++ start-up lines (no CUDA driver, CPU features): noise for a reader.
+TF_LOG_LINE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} [\d:.]+\s+\d+ \S+\.cc:\d+\].*"
+    r"|To enable the following instructions: .*)\n?",
+    re.M,
+)
 
 
 def normalise(nb):
@@ -36,6 +43,10 @@ def normalise(nb):
                 output["execution_count"] = count
             if output.get("output_type") == "stream":
                 output["text"] = CARRIAGE_RETURN.sub("", output["text"])
+                if output["name"] == "stderr":
+                    output["text"] = TF_LOG_LINE.sub("", output["text"])
+                    if not output["text"].strip():
+                        continue
                 if outputs and outputs[-1].get("output_type") == "stream" and outputs[-1]["name"] == output["name"]:
                     outputs[-1]["text"] += output["text"]
                     continue

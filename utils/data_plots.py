@@ -1,0 +1,62 @@
+"""Figures for looking at the dataset (introduced in notebook 01)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from utils.dataset import LABEL_NAMES
+
+
+def show_image_grid(frame: pd.DataFrame, rows: int = 2, cols: int = 6, seed: int = 0, title: str | None = None):
+    """A grid of images drawn from ``frame``, each titled with its label (or test id) and size."""
+    picked = frame.sample(n=min(rows * cols, len(frame)), random_state=seed)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows))
+    for ax, row in zip(np.ravel(axes), picked.itertuples()):
+        with Image.open(row.filepath) as image:
+            ax.imshow(image.convert("RGB"))
+        name = LABEL_NAMES.get(row.label, f"test id {row.id}")
+        ax.set_title(f"{name}\n{row.width}x{row.height}", fontsize=8)
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_balance(frame: pd.DataFrame):
+    """Images per class in each split."""
+    labelled = frame[frame["label"] >= 0]
+    table = labelled.groupby(["split", labelled["label"].map(LABEL_NAMES)]).size().unstack(fill_value=0)
+    ax = table.plot.bar(figsize=(6, 3), rot=0, color=["#d98c3f", "#4f7fb8"])
+    ax.set_ylabel("images")
+    ax.set_title("Class balance per split")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_image_sizes(frame: pd.DataFrame):
+    """Scatter of widths against heights, and the aspect-ratio histogram."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    left.scatter(frame["width"], frame["height"], s=4, alpha=0.3)
+    left.set_xlabel("width (px)")
+    left.set_ylabel("height (px)")
+    left.set_title("Image sizes")
+    right.hist(frame["width"] / frame["height"], bins=30)
+    right.set_xlabel("width / height")
+    right.set_title("Aspect ratios")
+    fig.tight_layout()
+    return fig
+
+
+def plot_loader_comparison(results: pd.DataFrame):
+    """Bar charts of images/s and memory growth for each loader."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 2.8))
+    left.barh(results["loader"], results["images_per_s"], color="#4f7fb8")
+    left.set_xlabel("images per second (higher is better)")
+    right.barh(results["loader"], results["growth_mb"], color="#d98c3f")
+    right.set_xlabel("memory growth while loading, MB (lower is better)")
+    fig.tight_layout()
+    return fig
