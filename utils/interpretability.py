@@ -1,0 +1,260 @@
+"""Looking inside a trained network (introduced in notebook 06).
+
+* :func:`first_layer_filters` / :func:`filters_as_images`: the kernels of the first convolution.
+* :func:`feature_maps`: what chosen layers output for one image.
+* :func:`grad_cam` / :func:`overlay_heatmap`: where in the image the evidence for a class is
+  (Grad-CAM, Selvaraju et al. 2017: weight each channel of a convolutional layer by the mean
+  gradient of the class score with respect to it, sum, keep the positive part).
+* :func:`plot_filters`, :func:`plot_feature_maps`, :func:`plot_heatmaps`: the figures of notebook 06.
+
+Right and wrong validation images come from :func:`utils.evaluation.evaluate_split`.
+
+Works for the course's from-scratch models (Sequential or a chain of layers) and for the
+transfer models of notebook 05, whose pretrained base is one nested model in the chain.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+_SKIP_FOR_CAM = (
+    keras.layers.MaxPooling2D,
+    keras.layers.AveragePooling2D,
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout2D,
+)
+
+
+def _chain(model: keras.Model) -> list:
+    """The model's layers in call order, input layers left out."""
+    return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def _is_4d(layer) -> bool:
+    try:
+        return len(layer.output.shape) == 4
+    except (AttributeError, ValueError):
+        return False
+
+
+def conv_layer_names(model: keras.Model) -> list[str]:
+    """Names of the Conv2D-like layers in call order (inside a nested base too) (notebook 06)."""
+    names = []
+    for layer in _chain(model):
+        if isinstance(layer, keras.Model):
+            names.extend(conv_layer_names(layer))
+        elif isinstance(layer, keras.layers.Conv2D | keras.layers.DepthwiseConv2D | keras.layers.SeparableConv2D):
+            names.append(layer.name)
+    return names
+
+
+def last_conv_layer_name(model: keras.Model) -> str:
+    """The deepest layer with a spatial (4-D) output that is not pooling or dropout (notebook 06).
+
+    That is Grad-CAM's usual choice: the last convolutional maps before the classifier.
+    """
+    for layer in reversed(_chain(model)):
+        if isinstance(layer, keras.Model):
+            try:
+                return last_conv_layer_name(layer)
+            except ValueError:
+                continue
+        if _is_4d(layer) and not isinstance(layer, _SKIP_FOR_CAM):
+            return layer.name
+    raise ValueError(f"{model.name} has no convolutional layer to explain")
+
+
+def layers_at_depths(model: keras.Model, count: int = 3) -> list[str]:
+    """``count`` layers from shallow to deep whose outputs are worth showing as feature maps (notebook 06).
+
+    For the course's CNNs: the last layer of each Conv-Pool block (the one feeding a pooling
+    layer). For a pretrained base without pooling blocks (MobileNetV2): evenly spaced ReLU
+    activations, first and last included.
+    """
+    chain = _chain(model)
+    names = [layer.name for layer, following in zip(chain, chain[1:])
+             if isinstance(following, keras.layers.MaxPooling2D | keras.layers.AveragePooling2D) and _is_4d(layer)]
+    if len(names) < 2:
+        _, host, _ = _locate(model, [conv_layer_names(model)[0]])
+        names = [layer.name for layer in host.layers
+                 if isinstance(layer, keras.layers.ReLU | keras.layers.Activation) and _is_4d(layer)]
+    if len(names) <= count:
+        return names
+    picks = np.linspace(0, len(names) - 1, count).round().astype(int)
+    return [names[i] for i in picks]
+
+
+def _locate(model: keras.Model, names: list[str]):
+    """Split ``model`` around the (possibly nested) model that holds the layers ``names``.
+
+    Returns ``(before, host, after)``: layers run before ``host``, the model holding the
+    layers, layers run after it. For a flat model ``before`` and ``after`` are empty.
+    """
+    top = {layer.name for layer in model.layers}
+    if all(name in top for name in names):
+        return [], model, []
+    chain = _chain(model)
+    for index, layer in enumerate(chain):
+        if isinstance(layer, keras.Model):
+            inner = _all_layer_names(layer)
+            if all(name in inner for name in names):
+                before, host, after = _locate(layer, names)
+                return chain[:index] + before, host, after + chain[index + 1:]
+    raise ValueError(f"Layers {names} are not all in one (sub)model of {model.name}")
+
+
+def _all_layer_names(model: keras.Model) -> set[str]:
+    names = set()
+    for layer in model.layers:
+        names.add(layer.name)
+        if isinstance(layer, keras.Model):
+            names |= _all_layer_names(layer)
+    return names
+
+
+def _single(inputs):
+    return inputs[0] if isinstance(inputs, list | tuple) and len(inputs) == 1 else inputs
+
+
+def _run(layers, x):
+    for layer in layers:
+        x = layer(x, training=False)
+    return x
+
+
+def feature_maps(model: keras.Model, image: np.ndarray, layer_names: list[str]) -> dict[str, np.ndarray]:
+    """The outputs of ``layer_names`` for one image (H, W, C) as ``{name: (h, w, channels)}`` (notebook 06)."""
+    images = np.asarray(image, dtype="float32")[None]
+    before, host, _ = _locate(model, list(layer_names))
+    probe = keras.Model(_single(host.inputs), [host.get_layer(name).output for name in layer_names])
+    outputs = probe(_run(before, images), training=False)
+    if not isinstance(outputs, list | tuple):
+        outputs = [outputs]
+    return {name: np.asarray(out)[0] for name, out in zip(layer_names, outputs)}
+
+
+def first_layer_filters(model: keras.Model) -> np.ndarray:
+    """The kernel of the first convolution: (height, width, input channels, filters) (notebook 06)."""
+    name = conv_layer_names(model)[0]
+    _, host, _ = _locate(model, [name])
+    return np.asarray(host.get_layer(name).kernel)
+
+
+def filters_as_images(kernel: np.ndarray) -> np.ndarray:
+    """Each filter scaled to [0, 1] on its own: (filters, h, w, 3 or 1) ready for ``imshow`` (notebook 06)."""
+    kernel = np.moveaxis(np.asarray(kernel, dtype="float32"), -1, 0)
+    low = kernel.min(axis=(1, 2, 3), keepdims=True)
+    high = kernel.max(axis=(1, 2, 3), keepdims=True)
+    return (kernel - low) / np.maximum(high - low, 1e-12)
+
+
+def _class_score(predictions, class_index: int):
+    """The score Grad-CAM differentiates: P(class) for a softmax head, P or 1-P for a sigmoid one."""
+    if predictions.shape[-1] == 1:
+        p = predictions[:, 0]
+        return p if class_index == 1 else 1.0 - p
+    return predictions[:, class_index]
+
+
+def grad_cam(model: keras.Model, image: np.ndarray, class_index: int | None = None, layer_name: str | None = None):
+    """Grad-CAM heatmap of ``image`` (H, W, C in the model's input range) for ``class_index`` (notebook 06).
+
+    ``class_index`` 1 = dog, 0 = cat; None explains the predicted class. Returns
+    ``(heatmap, p_dog)``: the heatmap has the layer's spatial size, values in [0, 1]
+    (all zero when nothing in the image speaks for the class).
+    """
+    layer_name = layer_name or last_conv_layer_name(model)
+    before, host, after = _locate(model, [layer_name])
+    probe = keras.Model(_single(host.inputs), [host.get_layer(layer_name).output, host.outputs[0]])
+    images = tf.convert_to_tensor(np.asarray(image, dtype="float32")[None])
+    with tf.GradientTape() as tape:
+        activations, host_output = probe(_run(before, images), training=False)
+        tape.watch(activations)
+        predictions = _run(after, host_output)
+        p_dog = float(predictions[0, -1]) if predictions.shape[-1] <= 2 else float("nan")
+        if class_index is None:
+            class_index = int(p_dog >= 0.5)
+        score = _class_score(predictions, class_index)
+    gradients = tape.gradient(score, activations)[0]
+    weights = tf.reduce_mean(gradients, axis=(0, 1))
+    cam = tf.nn.relu(tf.reduce_sum(activations[0] * weights, axis=-1)).numpy()
+    peak = cam.max()
+    return (cam / peak if peak > 0 else cam).astype("float32"), p_dog
+
+
+def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap: str = "jet") -> np.ndarray:
+    """The image (H, W, 3 in [0, 255]) with the heatmap resized onto it in colour: floats in [0, 1] (notebook 06)."""
+    import matplotlib
+
+    image = np.asarray(image, dtype="float32")
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    size = image.shape[:2]
+    resized = tf.image.resize(np.asarray(heatmap, "float32")[..., None], size, method="bilinear").numpy()[..., 0]
+    colours = matplotlib.colormaps[colormap](np.clip(resized, 0, 1))[..., :3]
+    return np.clip((1 - alpha) * image / 255.0 + alpha * colours, 0, 1)
+
+
+def plot_filters(kernel: np.ndarray, columns: int = 8, max_filters: int = 32, title: str = ""):
+    """A grid of the first-layer filters (colour when they read RGB) (notebook 06)."""
+    import matplotlib.pyplot as plt
+
+    tiles = filters_as_images(kernel)[:max_filters]
+    rows = int(np.ceil(len(tiles) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns, rows + 0.4), dpi=80, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, tile in zip(axes.ravel(), tiles):
+        ax.imshow(tile[..., 0] if tile.shape[-1] == 1 else tile, cmap="gray", interpolation="nearest")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_feature_maps(maps: dict[str, np.ndarray], channels: int = 6, title: str = ""):
+    """One row per layer, the first ``channels`` channels of its output (notebook 06)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(maps), channels, figsize=(8, 1.4 * len(maps) + 0.4), dpi=80, squeeze=False)
+    for row, (name, fmap) in zip(axes, maps.items()):
+        # The most active channels say most about what the layer saw.
+        order = np.argsort(-fmap.reshape(-1, fmap.shape[-1]).mean(axis=0))[:channels]
+        for ax, channel in zip(row, order):
+            ax.imshow(fmap[..., channel], cmap="viridis")
+            ax.set_xticks([]), ax.set_yticks([])
+        row[0].set_ylabel(f"{name}\n{fmap.shape[0]}x{fmap.shape[1]}x{fmap.shape[2]}", fontsize=8)
+        for ax in row[len(order):]:
+            ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_heatmaps(model: keras.Model, rows, image_size, color_mode: str = "rgb", columns: int = 4, title: str = ""):
+    """Grad-CAM overlays for manifest ``rows`` (with ``filepath``, ``label`` and ``p_dog`` columns) (notebook 06).
+
+    Each tile shows the image with the heatmap of the class the model predicted, and its title
+    the true label and P(dog).
+    """
+    import matplotlib.pyplot as plt
+
+    from utils.pipeline import decode_and_resize
+
+    rows = list(rows.itertuples())
+    if not rows:
+        return None
+    n_rows = int(np.ceil(len(rows) / columns))
+    fig, axes = plt.subplots(n_rows, columns, figsize=(8, 2.2 * n_rows + 0.4), dpi=80, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, row in zip(axes.ravel(), rows):
+        image = decode_and_resize(row.filepath, tuple(image_size), color_mode).numpy()
+        heatmap, p_dog = grad_cam(model, image)
+        shown = decode_and_resize(row.filepath, tuple(image_size), "rgb").numpy()
+        ax.imshow(overlay_heatmap(shown, heatmap))
+        truth = "dog" if row.label == 1 else "cat"
+        right = (p_dog >= 0.5) == (row.label == 1)
+        ax.set_title(f"{truth}, P(dog)={p_dog:.2f}", fontsize=9, color="black" if right else "red")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

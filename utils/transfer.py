@@ -1,0 +1,382 @@
+"""Transfer learning from an ImageNet base (introduced in notebook 05).
+
+* :func:`imagenet_weights_available` says, without touching the network, whether Keras will
+  find the pretrained weights in its cache, and if not exactly which file to place where.
+* :func:`build_transfer_model` puts a frozen ``keras.applications`` base (MobileNetV2 at
+  160x160 by default) between its own ``preprocess_input`` and a small head, so the model takes
+  the pipeline's [0, 255] images like every other model in the course.
+* :func:`compute_features` runs the frozen base once per image (optionally on a few augmented
+  copies); :func:`train_head_on_features` then trains only the head on those cached vectors,
+  which is what makes feature extraction fast on a CPU.
+* :func:`unfreeze_top` prepares fine-tuning: the top layers of the base become trainable, the
+  learning rate drops, and BatchNormalization keeps running in inference mode.
+
+About that last point in Keras 3: the base is called with ``training=False`` (as the Keras
+transfer-learning guide does), but ``fit`` calls the outer model with ``training=True`` and
+that value replaces the one recorded in the graph (keras-team/keras#20285). What really keeps
+a BatchNormalization layer in inference mode is ``layer.trainable = False``: Keras 3 then
+always normalises with the moving statistics. So :func:`unfreeze_top` leaves those layers
+frozen, and the tests check that the moving statistics do not move during fine-tuning.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+DEFAULT_BASE = "MobileNetV2"
+DEFAULT_IMAGE_SIZE = 160
+
+
+# --------------------------------------------------------------------------- weights on disk
+
+
+class WeightsUnavailable(RuntimeError):
+    """ImageNet weights are not in Keras' cache and downloading was not allowed (notebook 05)."""
+
+
+class _FileRequested(Exception):
+    def __init__(self, fname, origin, cache_subdir):
+        super().__init__(fname)
+        self.fname, self.origin, self.cache_subdir = fname, origin, cache_subdir
+
+
+def _application(base: str):
+    """The ``keras.applications`` constructor called ``base`` (e.g. "MobileNetV2", "ResNet50")."""
+    constructor = getattr(keras.applications, base, None)
+    if constructor is None or not callable(constructor):
+        known = sorted(n for n in dir(keras.applications) if n[:1].isupper())
+        raise ValueError(
+            f"Unknown base {base!r}: choose one of keras.applications' models, e.g. {', '.join(known[:8])}, ..."
+        )
+    return constructor
+
+
+def preprocess_function(base: str):
+    """The ``preprocess_input`` that belongs to ``base`` (found in the module defining it) (notebook 05)."""
+    constructor = _application(base)
+    module = importlib.import_module(constructor.__module__)
+    return module.preprocess_input
+
+
+def _input_shape(image_size) -> tuple[int, int, int]:
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    return (int(image_size[0]), int(image_size[1]), 3)
+
+
+def keras_cache_dir() -> Path:
+    """Where Keras keeps downloaded models: ``$KERAS_HOME/models`` or ``~/.keras/models`` (notebook 05).
+
+    Mirrors ``keras.utils.get_file``: when the Keras home is not writable it uses ``/tmp/.keras``.
+    """
+    from keras.src.backend import config
+
+    base = os.path.expanduser(config.keras_home())
+    if not os.access(base, os.W_OK):
+        base = os.path.join("/tmp", ".keras")
+    return Path(base) / "models"
+
+
+def imagenet_weights_file(base: str = DEFAULT_BASE, image_size=DEFAULT_IMAGE_SIZE) -> tuple[str, str]:
+    """``(file name, URL)`` of the no-top ImageNet weights Keras loads for this base and size (notebook 05).
+
+    Found by asking Keras itself: the constructor is run with its download function replaced by
+    one that records what it was asked for and stops, so no network is used and the name is
+    exactly Keras' (e.g. MobileNetV2 at 160:
+    ``mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5``).
+    """
+    from keras.src.utils import file_utils
+
+    def record(fname=None, origin=None, *args, cache_subdir="datasets", **kwargs):
+        raise _FileRequested(fname or os.path.basename(origin), origin, cache_subdir)
+
+    original = file_utils.get_file
+    file_utils.get_file = record
+    try:
+        _application(base)(include_top=False, weights="imagenet", input_shape=_input_shape(image_size))
+    except _FileRequested as request:
+        return request.fname, request.origin
+    finally:
+        file_utils.get_file = original
+    raise RuntimeError(f"{base} did not ask Keras for a weights file")
+
+
+@dataclass
+class WeightsCheck:
+    """Whether the ImageNet weights are on disk, and what to do if not. True when available (notebook 05)."""
+
+    base: str
+    file_name: str
+    origin: str
+    expected_path: Path
+    available: bool
+    message: str = field(repr=False)
+
+    def __bool__(self) -> bool:
+        return self.available
+
+
+def imagenet_weights_available(base: str = DEFAULT_BASE, image_size=DEFAULT_IMAGE_SIZE) -> WeightsCheck:
+    """Look for the exact weights file Keras would load, without any network access (notebook 05)."""
+    file_name, origin = imagenet_weights_file(base, image_size)
+    folder = keras_cache_dir()
+    path = folder / file_name
+    available = path.is_file() and path.stat().st_size > 0
+    if available:
+        message = f"ImageNet weights for {base} found: {path.name} in the Keras cache ({_show_dir(folder)})."
+    else:
+        message = (
+            f"ImageNet weights for {base} at {_input_shape(image_size)[0]}x{_input_shape(image_size)[1]} are not in "
+            f"the Keras cache, and nothing here downloads them without being asked.\n"
+            f"  file:      {file_name}\n"
+            f"  from:      {origin}\n"
+            f"  place in:  {_show_dir(folder)}/  (set KERAS_HOME to use another folder: <KERAS_HOME>/models/)\n"
+            f"With internet access, `keras.applications.{base}(include_top=False, "
+            f"input_shape={_input_shape(image_size)})` downloads it to that folder; without, download it on "
+            f"another machine and copy it there."
+        )
+    return WeightsCheck(base, file_name, origin, path, available, message)
+
+
+def _show_dir(folder: Path) -> str:
+    """The cache folder as a learner would type it (~ for the home folder, no other local path)."""
+    folder = Path(folder)
+    home = Path.home()
+    try:
+        return "~/" + folder.relative_to(home).as_posix()
+    except ValueError:
+        if "KERAS_HOME" in os.environ:
+            return "$KERAS_HOME/" + folder.name
+        return folder.as_posix()
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@keras.saving.register_keras_serializable(package="catsdogs")
+class BasePreprocessing(keras.layers.Layer):
+    """Applies a ``keras.applications`` base's own ``preprocess_input`` to [0, 255] images (notebook 05)."""
+
+    def __init__(self, base: str = DEFAULT_BASE, **kwargs):
+        super().__init__(**kwargs)
+        self.base = base
+        self._fn = preprocess_function(base)
+
+    def call(self, inputs):
+        return self._fn(keras.ops.cast(inputs, "float32"))
+
+    def get_config(self):
+        return {**super().get_config(), "base": self.base}
+
+
+@dataclass
+class TransferModel:
+    """The parts of a transfer model; all share the same layer objects (and weights) (notebook 05).
+
+    ``model``: images in [0, 255] -> P(dog). ``base``: the pretrained network.
+    ``features``: images -> pooled base features (what gets cached). ``head``: features -> P(dog).
+    """
+
+    model: keras.Model
+    base: keras.Model
+    features: keras.Model
+    head: keras.Model
+    base_name: str
+    image_size: tuple[int, int]
+
+
+def build_transfer_model(
+    base: str = DEFAULT_BASE,
+    image_size=DEFAULT_IMAGE_SIZE,
+    weights: str | None = "imagenet",
+    dropout: float = 0.2,
+    learning_rate: float = 1e-3,
+    allow_download: bool = False,
+    name: str | None = None,
+) -> TransferModel:
+    """A frozen ``keras.applications`` base with its preprocessing and a one-unit sigmoid head (notebook 05).
+
+    ``weights="imagenet"`` loads the pretrained weights from Keras' cache; if the file is not
+    there a :class:`WeightsUnavailable` error says which file to place where (unless
+    ``allow_download=True``, which lets Keras fetch it). ``weights=None`` gives a randomly
+    initialised base (for tests and to show the mechanics, never for accuracy).
+    """
+    shape = _input_shape(image_size)
+    constructor = _application(base)
+    if weights == "imagenet" and not allow_download:
+        check = imagenet_weights_available(base, shape[:2])
+        if not check:
+            raise WeightsUnavailable(check.message)
+    backbone = constructor(include_top=False, weights=weights, input_shape=shape)
+    backbone.trainable = False
+
+    inputs = keras.Input(shape, name="image")
+    x = BasePreprocessing(base, name="preprocess")(inputs)
+    x = backbone(x, training=False)
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    drop = keras.layers.Dropout(dropout, name="head_dropout")
+    dense = keras.layers.Dense(1, activation="sigmoid", name="dog_probability")
+    outputs = dense(drop(pooled))
+    model = keras.Model(inputs, outputs, name=name or f"transfer_{base.lower()}_{shape[0]}")
+    features = keras.Model(inputs, pooled, name=f"{base.lower()}_features")
+
+    feature_input = keras.Input((pooled.shape[-1],), name="features")
+    head = keras.Model(feature_input, dense(drop(feature_input)), name="head")
+    compile_binary(model, learning_rate)
+    compile_binary(head, learning_rate)
+    return TransferModel(model, backbone, features, head, base, shape[:2])
+
+
+def compile_binary(model: keras.Model, learning_rate: float) -> keras.Model:
+    """Adam, binary cross-entropy on the sigmoid P(dog), accuracy (notebook 05)."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+# --------------------------------------------------------------------------- feature caching
+
+
+def compute_features(features: keras.Model, dataset, augment=None, copies: int = 1, description="base features"):
+    """Run ``features`` over every batch of ``(images, labels)`` once; returns ``(X, y)`` arrays (notebook 05).
+
+    With ``augment`` (a Keras layer/model applied with ``training=True``) and ``copies=k``, each
+    image is seen ``k`` times with different random changes: ``k`` times the cost, done once.
+    """
+    from utils.progress import progress
+
+    xs, ys = [], []
+    for copy in range(copies):
+        for images, labels in progress(dataset, desc=f"{description} ({copy + 1}/{copies})", unit="batch"):
+            if augment is not None:
+                images = augment(images, training=True)
+            xs.append(np.asarray(features(images, training=False)))
+            ys.append(np.asarray(labels))
+    return np.concatenate(xs).astype("float32"), np.concatenate(ys)
+
+
+def cached_features(features: keras.Model, dataset, path: Path | str, **kwargs):
+    """:func:`compute_features`, stored in ``path`` (.npz) and read back on the next call (notebook 05)."""
+    path = Path(path)
+    if path.is_file():
+        with np.load(path) as stored:
+            return stored["x"], stored["y"]
+    x, y = compute_features(features, dataset, **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, x=x, y=y)
+    tmp.replace(path)
+    return x, y
+
+
+def feature_dataset(x, y, batch_size: int = 64, shuffle: bool = False, seed: int = 42):
+    """A ``tf.data`` pipeline of cached feature vectors (what the head trains on) (notebook 05)."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# --------------------------------------------------------------------------- fine-tuning
+
+
+def batchnorm_layers(model: keras.Model) -> list:
+    """Every BatchNormalization layer inside ``model`` (nested models included) (notebook 05)."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        elif isinstance(layer, keras.Model):
+            found.extend(batchnorm_layers(layer))
+    return found
+
+
+def unfreeze_top(
+    parts: TransferModel, n_layers: int = 30, learning_rate: float = 1e-5, freeze_batchnorm: bool = True
+) -> keras.Model:
+    """Make the top ``n_layers`` of the base trainable and recompile with a low learning rate (notebook 05).
+
+    With ``freeze_batchnorm`` (the default) the BatchNormalization layers stay frozen, so they
+    keep normalising with their ImageNet statistics instead of those of each small batch.
+    ``freeze_batchnorm=False`` reproduces the pitfall notebook 05 explains: during ``fit`` they
+    switch to batch statistics and overwrite their moving averages.
+    """
+    base = parts.base
+    base.trainable = True
+    cut = max(0, len(base.layers) - int(n_layers))
+    for index, layer in enumerate(base.layers):
+        is_bn = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = index >= cut and not (freeze_batchnorm and is_bn)
+    return compile_binary(parts.model, learning_rate)
+
+
+def trainable_summary(model: keras.Model) -> dict:
+    """Numbers of trainable and frozen parameters, to show what fine-tuning unfroze (notebook 05)."""
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    frozen = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {"trainable": trainable, "frozen": frozen}
+
+
+def moving_statistics(model: keras.Model) -> list[np.ndarray]:
+    """The moving means and variances of every BatchNormalization layer (to check they stay put) (notebook 05)."""
+    stats = []
+    for layer in batchnorm_layers(model):
+        stats.append(np.array(layer.moving_mean))
+        stats.append(np.array(layer.moving_variance))
+    return stats
+
+
+# --------------------------------------------------------------------------- runs on the data set
+
+
+def split_features(parts: TransferModel, frame, split: str, batch_size: int = 32, augment=None, copies: int = 1,
+                   weights_label: str = "imagenet", cache_dir: Path | str | None = None):
+    """Cached base features ``(x, y)`` of one split of a manifest, in manifest order (notebook 05).
+
+    Stored under ``data/features/`` keyed by base, size, weights, split, augmentation and the
+    exact list of images, so a second run (or a changed manifest) never reads stale vectors.
+    """
+    import hashlib
+
+    from utils import paths
+    from utils.pipeline import make_dataset
+
+    rows = frame[frame["split"] == split]
+    digest = hashlib.sha256("\n".join(rows["path"].astype(str)).encode()).hexdigest()[:10]
+    tag = "plain" if augment is None else f"aug{copies}"
+    name = f"{parts.base_name.lower()}-{parts.image_size[0]}-{weights_label}-{split}-{tag}-{digest}.npz"
+    folder = Path(cache_dir) if cache_dir is not None else paths.data_dir() / "features"
+    ds = make_dataset(rows, image_size=parts.image_size, batch_size=batch_size, shuffle=False, with_labels=True)
+    return cached_features(parts.features, ds, folder / name, augment=augment,
+                           copies=copies if augment is not None else 1, description=f"{split} features")
+
+
+def save_image_model(parts: TransferModel, result) -> None:
+    """After training the head on features with ``fit_and_log``, make the run's checkpoint the whole
+    model (images in, P(dog) out) and describe it in ``run.json``, so later notebooks can load it."""
+    import json
+
+    from utils.models import count_flops
+
+    if parts.model.optimizer is not None and not parts.model.optimizer.built:
+        parts.model.optimizer.build(parts.model.trainable_variables)  # so it reloads without warnings
+    parts.model.save(result.model_path)
+    summary_path = Path(result.log_dir) / "run.json"
+    summary = json.loads(summary_path.read_text())
+    summary.update({
+        "params": int(parts.model.count_params()),
+        "flops": count_flops(parts.model),
+        "image_size": list(parts.image_size),
+        "color_mode": "rgb",
+    })
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
