@@ -25,6 +25,19 @@ TF_LOG_LINE = re.compile(
 )
 
 
+def _clean_stream(output):
+    """Keep only the last frame of each progress-bar line; drop TensorFlow's start-up lines."""
+    if output.get("output_type") != "stream":
+        return output
+    text = CARRIAGE_RETURN.sub("", output["text"])
+    if output["name"] == "stderr":
+        text = TF_LOG_LINE.sub("", text)
+    if not text.strip():
+        return None
+    output["text"] = text
+    return output
+
+
 def normalise(nb):
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -42,11 +55,6 @@ def normalise(nb):
             if output.get("output_type") == "execute_result":
                 output["execution_count"] = count
             if output.get("output_type") == "stream":
-                output["text"] = CARRIAGE_RETURN.sub("", output["text"])
-                if output["name"] == "stderr":
-                    output["text"] = TF_LOG_LINE.sub("", output["text"])
-                    if not output["text"].strip():
-                        continue
                 if outputs and outputs[-1].get("output_type") == "stream" and outputs[-1]["name"] == output["name"]:
                     outputs[-1]["text"] += output["text"]
                     continue
@@ -57,7 +65,7 @@ def normalise(nb):
                     continue
             output.pop("metadata", None) if output.get("output_type") == "stream" else None
             outputs.append(output)
-        cell.outputs = outputs
+        cell.outputs = [o for o in map(_clean_stream, outputs) if o is not None]
     return nb
 
 

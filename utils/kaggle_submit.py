@@ -1,0 +1,88 @@
+"""Send a submission to Kaggle with the official ``kaggle`` command (notebook 08).
+
+:func:`submit_command` builds the exact command; :func:`submit` runs it only when the
+``kaggle`` program and Kaggle credentials are both present, and otherwise explains how to
+submit by hand. It never raises: being offline or without an account must not fail a run.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+COMPETITION = "dogs-vs-cats-redux-kernels-edition"
+HOW_TO = (
+    "To submit: create an API token on kaggle.com (Settings -> API -> Create New Token), save it "
+    "as ~/.kaggle/kaggle.json (or set KAGGLE_USERNAME and KAGGLE_KEY), accept the competition's "
+    f"rules at https://www.kaggle.com/c/{COMPETITION}, then run the command above. Or upload the "
+    "file on the competition's 'Submit Predictions' page."
+)
+
+
+def submit_command(csv_path: str | os.PathLike, message: str) -> list[str]:
+    """The ``kaggle competitions submit`` command for ``csv_path``, as a list of arguments (notebook 08)."""
+    return ["kaggle", "competitions", "submit", "-c", COMPETITION, "-f", str(csv_path), "-m", message]
+
+
+def command_line(csv_path: str | os.PathLike, message: str) -> str:
+    """The same command as one line to paste into a terminal (notebook 08)."""
+    return shlex.join(submit_command(csv_path, message))
+
+
+def kaggle_program() -> str | None:
+    """Where the ``kaggle`` program is: on PATH, or beside this Python (a virtual environment's bin/)."""
+    import sys
+
+    found = shutil.which("kaggle")
+    if found is None:
+        found = shutil.which("kaggle", path=str(Path(sys.executable).parent))
+    return found
+
+
+def credentials_source() -> str | None:
+    """Where Kaggle credentials would come from (a description, never their value), or None (notebook 08)."""
+    if os.environ.get("KAGGLE_API_TOKEN") or (os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY")):
+        return "environment variables"
+    folder = Path(os.environ.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle")
+    for name in ("kaggle.json", "access_token"):
+        if (folder / name).is_file():
+            return f"~/.kaggle/{name}" if "KAGGLE_CONFIG_DIR" not in os.environ else f"$KAGGLE_CONFIG_DIR/{name}"
+    return None
+
+
+@dataclass
+class SubmitResult:
+    command: str  # the command line
+    ran: bool  # whether it was run
+    ok: bool  # whether Kaggle accepted it (False when not run)
+    message: str  # what happened, or how to submit by hand
+
+
+def submit(csv_path: str | os.PathLike, message: str, run: bool = True, timeout: float = 300.0) -> SubmitResult:
+    """Submit ``csv_path`` when possible; otherwise say how. Never raises (notebook 08)."""
+    line = command_line(csv_path, message)
+    if not Path(csv_path).is_file():
+        return SubmitResult(line, False, False, f"{Path(csv_path).name} does not exist; write it first.")
+    program = kaggle_program()
+    where = credentials_source()
+    if not run:
+        return SubmitResult(line, False, False, "Not submitted (not asked to). " + HOW_TO)
+    if program is None:
+        return SubmitResult(line, False, False, "The kaggle program is not installed (pip install kaggle). " + HOW_TO)
+    if where is None:
+        return SubmitResult(line, False, False, "No Kaggle credentials found. " + HOW_TO)
+    arguments = [program] + submit_command(csv_path, message)[1:]
+    try:
+        done = subprocess.run(arguments, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as error:
+        return SubmitResult(line, True, False, f"Could not run kaggle ({error}). " + HOW_TO)
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        return SubmitResult(
+            line, True, False,
+            f"kaggle exited with code {done.returncode} (offline, or rules not accepted?): {output[-500:]}",
+        )
+    return SubmitResult(line, True, True, f"Submitted with credentials from {where}: {output[-500:]}")

@@ -1,0 +1,292 @@
+"""Kaggle submission files: ids, clipping, writing and checking ``id,label`` CSVs (notebook 08).
+
+Kaggle's Dogs vs. Cats (Redux) wants one row per test image, ``id,label``, where ``id`` is the
+number in the image's file name (``123.jpg`` -> 123) and ``label`` is P(dog). The score is the
+log loss, so a confident wrong answer costs a lot; clipping the probabilities into
+``[bound, 1 - bound]`` caps that cost (notebook 08 picks the bound on the validation split).
+
+:func:`write_submission` checks the file against ``sample_submission.csv`` (same header, same
+ids) before it is put in place and never overwrites an existing file unless asked to.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+HEADER = ("id", "label")
+KAGGLE_EPSILON = 1e-15  # Kaggle clips predictions to [eps, 1 - eps] before scoring
+_NUMERIC_STEM = re.compile(r"^[0-9]+$")
+
+
+class SubmissionError(ValueError):
+    """A submission cannot be built or failed its checks; the message says what to do."""
+
+
+class SubmissionExistsError(SubmissionError, FileExistsError):
+    """The output file exists and overwriting it was not asked for."""
+
+
+def parse_id(name: str | os.PathLike) -> int:
+    """The Kaggle id in a test image's file name: ``"123.jpg"`` -> 123 (notebook 08).
+
+    Raises :class:`SubmissionError` for a name that is not a number (``cat.1.jpg``).
+    """
+    stem = Path(name).name.split(".", 1)[0]
+    if not _NUMERIC_STEM.match(stem):
+        raise SubmissionError(
+            f"{Path(name).name!r} is not named by a numeric Kaggle id (like 123.jpg); "
+            "Kaggle's test images are named 1.jpg ... 12500.jpg."
+        )
+    return int(stem)
+
+
+def numeric_order(names: Iterable[str | os.PathLike]) -> list:
+    """``names`` sorted by their numeric id (1, 2, 10), not as strings (1, 10, 2) (notebook 08)."""
+    return sorted(names, key=parse_id)
+
+
+def clip_probabilities(probabilities, bound: float | None) -> np.ndarray:
+    """``probabilities`` clipped into ``[bound, 1 - bound]`` (``None`` or 0: unchanged) (notebook 08)."""
+    p = np.asarray(probabilities, dtype="float64")
+    if not bound:
+        return p.copy()
+    if not 0.0 <= bound < 0.5:
+        raise SubmissionError(f"The clipping bound must be in [0, 0.5), not {bound}.")
+    return np.clip(p, bound, 1.0 - bound)
+
+
+def log_loss(labels, probabilities) -> float:
+    """Kaggle's score: the mean binary cross-entropy of P(dog) against the 0/1 labels (notebook 08)."""
+    y = np.asarray(labels, dtype="float64")
+    p = np.clip(np.asarray(probabilities, dtype="float64"), KAGGLE_EPSILON, 1.0 - KAGGLE_EPSILON)
+    if y.shape != p.shape or y.size == 0:
+        raise ValueError(f"labels {y.shape} and probabilities {p.shape} must be non-empty and alike")
+    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
+
+
+def clipping_curve(labels, probabilities, bounds: Sequence[float]) -> pd.DataFrame:
+    """Validation log loss for each clipping bound (columns ``bound``, ``log_loss``) (notebook 08)."""
+    rows = [
+        {"bound": float(b), "log_loss": log_loss(labels, clip_probabilities(probabilities, b))}
+        for b in bounds
+    ]
+    return pd.DataFrame(rows)
+
+
+def best_clip_bound(labels, probabilities, bounds: Sequence[float] | None = None) -> float:
+    """The bound with the lowest validation log loss (the smallest one on a tie) (notebook 08)."""
+    if bounds is None:
+        bounds = DEFAULT_BOUNDS
+    curve = clipping_curve(labels, probabilities, bounds)
+    best = curve["log_loss"].min()
+    return float(curve.loc[curve["log_loss"] <= best + 1e-12, "bound"].min())
+
+
+DEFAULT_BOUNDS = (0.0, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
+
+
+def build_submission(ids, probabilities, clip: float | None = None) -> pd.DataFrame:
+    """An ``id,label`` frame sorted by numeric id, with ``label`` = clipped P(dog) (notebook 08)."""
+    ids = np.asarray(ids)
+    p = np.asarray(probabilities, dtype="float64").reshape(-1)
+    if ids.shape[0] != p.shape[0]:
+        raise SubmissionError(f"{ids.shape[0]} ids but {p.shape[0]} probabilities: they must pair up.")
+    if ids.shape[0] == 0:
+        raise SubmissionError("No predictions to write: no test images were read.")
+    try:
+        int_ids = np.array([_as_id(i) for i in ids], dtype="int64")
+    except SubmissionError:
+        raise
+    if not np.all(np.isfinite(p)):
+        raise SubmissionError("Some probabilities are NaN or infinite; the model output is broken.")
+    if p.min() < 0.0 or p.max() > 1.0:
+        raise SubmissionError("Probabilities must lie in [0, 1]; pass P(dog), not raw scores.")
+    frame = pd.DataFrame({"id": int_ids, "label": clip_probabilities(p, clip)})
+    return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+def _as_id(value) -> int:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        if value < 1:
+            raise SubmissionError(f"Kaggle ids are positive integers, not {value}.")
+        return int(value)
+    return parse_id(str(value))
+
+
+def read_sample_ids(sample: str | os.PathLike) -> np.ndarray:
+    """The ids listed in Kaggle's ``sample_submission.csv`` (notebook 08)."""
+    frame = pd.read_csv(sample)
+    if list(frame.columns) != list(HEADER):
+        raise SubmissionError(f"{Path(sample).name} does not start with the header id,label.")
+    return frame["id"].to_numpy(dtype="int64")
+
+
+def find_sample_submission(*folders: str | os.PathLike | None) -> Path | None:
+    """The first ``sample_submission.csv`` in ``folders`` (and the data folders), or None (notebook 08)."""
+    from utils import paths
+
+    candidates = [Path(f) for f in folders if f]
+    if os.environ.get("CATSDOGS_DATA"):
+        candidates.append(Path(os.environ["CATSDOGS_DATA"]))
+    candidates += [paths.data_dir(), paths.raw_dir()]
+    for folder in candidates:
+        for place in (folder, folder.parent):
+            sample = place / "sample_submission.csv"
+            if sample.is_file():
+                return sample
+    return None
+
+
+def validate_submission(
+    submission: str | os.PathLike | pd.DataFrame,
+    sample: str | os.PathLike | None = None,
+    expected_ids: Iterable[int] | None = None,
+    allow_subset: bool = False,
+) -> list[str]:
+    """Every problem found in a submission (an empty list means it is valid) (notebook 08).
+
+    Checks the header is exactly ``id,label``, ids are unique positive integers in numeric
+    order, labels are numbers in [0, 1]; against ``sample`` (Kaggle's sample_submission.csv)
+    the same ids and count, or with ``allow_subset`` ids that all appear in it (a run on part
+    of the test set); and against ``expected_ids`` (the images predicted) exactly those ids.
+    """
+    problems: list[str] = []
+    if isinstance(submission, pd.DataFrame):
+        frame = submission.copy()
+        header = tuple(str(c) for c in frame.columns)
+    else:
+        path = Path(submission)
+        if not path.is_file():
+            return [f"{path.name} does not exist."]
+        with open(path, newline="") as handle:
+            header = tuple(next(csv.reader(handle), []))
+        frame = None
+    if header != HEADER:
+        problems.append(f"The header is {','.join(header) or '(empty)'!r}; it must be exactly 'id,label'.")
+        return problems
+    if frame is None:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if len(frame) == 0:
+        return problems + ["The file has a header but no rows."]
+
+    ids = pd.to_numeric(frame["id"].astype(str).str.strip(), errors="coerce")
+    bad_ids = frame.loc[ids.isna() | (ids % 1 != 0) | (ids < 1), "id"]
+    if len(bad_ids):
+        problems.append(f"{len(bad_ids)} id(s) are not positive integers, e.g. {list(bad_ids.astype(str)[:3])}.")
+    labels = pd.to_numeric(frame["label"].astype(str).str.strip(), errors="coerce")
+    bad_labels = frame.loc[labels.isna() | (labels < 0) | (labels > 1), "label"]
+    if len(bad_labels):
+        problems.append(
+            f"{len(bad_labels)} label(s) are not probabilities in [0, 1], e.g. {list(bad_labels.astype(str)[:3])}."
+        )
+    if problems:
+        return problems
+    ids = ids.astype("int64").to_numpy()
+    duplicated = sorted(set(ids[pd.Series(ids).duplicated().to_numpy()].tolist()))
+    if duplicated:
+        problems.append(f"{len(duplicated)} id(s) appear more than once, e.g. {duplicated[:3]}.")
+    if np.any(np.diff(ids) < 0):
+        problems.append("The rows are not sorted by numeric id (1, 2, 10 -- not 1, 10, 2).")
+
+    if sample is not None:
+        sample_ids = read_sample_ids(sample)
+        unknown = sorted(set(ids.tolist()) - set(sample_ids.tolist()))
+        missing = sorted(set(sample_ids.tolist()) - set(ids.tolist()))
+        if unknown:
+            problems.append(
+                f"{len(unknown)} id(s) are not in {Path(sample).name}, e.g. {unknown[:3]}."
+            )
+        if not allow_subset and (missing or len(ids) != len(sample_ids)):
+            problems.append(
+                f"{len(ids)} rows but {Path(sample).name} has {len(sample_ids)}"
+                + (f"; missing ids, e.g. {missing[:3]}" if missing else "")
+                + ". Kaggle needs one row per test image."
+            )
+    if expected_ids is not None:
+        expected = np.asarray(sorted(int(i) for i in expected_ids), dtype="int64")
+        if len(expected) != len(ids) or not np.array_equal(np.sort(ids), expected):
+            problems.append(
+                f"The file has {len(ids)} rows but {len(expected)} images were predicted; "
+                "their ids differ."
+            )
+    return problems
+
+
+def keep_previous(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> Path | None:
+    """Move an existing ``path`` aside (to ``models/previous-submissions/``) and return where (notebook 08).
+
+    Notebook 08 calls this before writing ``submission.csv`` again, so an earlier submission is
+    kept rather than overwritten. Returns None when there was nothing to keep.
+    """
+    from datetime import datetime
+
+    from utils import paths
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    folder = Path(folder) if folder else paths.models_dir() / "previous-submissions"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+    target, n = folder / f"{path.stem}-{stamp}{path.suffix}", 1
+    while target.exists():
+        n += 1
+        target = folder / f"{path.stem}-{stamp}-{n}{path.suffix}"
+    os.replace(path, target) if target.parent.stat().st_dev == path.parent.stat().st_dev else _copy_move(path, target)
+    return target
+
+
+def _copy_move(source: Path, target: Path) -> None:
+    import shutil
+
+    shutil.copy2(source, target)
+    source.unlink()
+
+
+def write_submission(
+    ids,
+    probabilities,
+    path: str | os.PathLike,
+    *,
+    clip: float | None = None,
+    sample: str | os.PathLike | None = None,
+    allow_subset: bool = False,
+    force: bool = False,
+) -> Path:
+    """Write a checked ``id,label`` CSV to ``path`` and return it (notebook 08).
+
+    The file is written beside ``path`` under a temporary name, validated (see
+    :func:`validate_submission`) and only then moved into place, so a failing file is never
+    left behind and an existing ``path`` is replaced only with ``force=True``.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise SubmissionExistsError(
+            f"{path.name} already exists; choose another name or pass force=True (--force) to replace it."
+        )
+    if path.is_dir():
+        raise SubmissionError(f"{path} is a folder; give a file name such as submission.csv.")
+    frame = build_submission(ids, probabilities, clip=clip)
+    problems = validate_submission(frame, sample=sample, expected_ids=frame["id"], allow_subset=allow_subset)
+    if problems:
+        raise SubmissionError("The submission was not written:\n- " + "\n- ".join(problems))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", newline="") as out:
+            frame.to_csv(out, index=False, float_format="%.6f", lineterminator="\n")
+        problems = validate_submission(temporary, sample=sample, expected_ids=frame["id"], allow_subset=allow_subset)
+        if problems:
+            raise SubmissionError("The written file failed its checks:\n- " + "\n- ".join(problems))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path

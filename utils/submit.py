@@ -1,0 +1,217 @@
+"""Write a Kaggle ``submission.csv`` from the command line, without Jupyter (notebook 08).
+
+    python -m utils.submit [--model models/NAME.keras] [--images DIR] [--out submission.csv]
+                           [--force] [--clip 0.02] [--no-tta] [--sample FILE|none] [--kaggle]
+
+Defaults: the best model recorded in ``models/best.json`` (notebook 07), else the newest
+``models/*.keras``; the prepared test set of the run profile (``utils.dataset.load_manifest``).
+Any folder of JPEGs named by numeric id (``123.jpg``) works with ``--images``. Files that are
+not JPEGs, or are corrupt, are skipped and listed; the written file is checked against
+Kaggle's ``sample_submission.csv`` when one is found. Exit code 0 on success, 2 for bad input
+(with a message saying what to do).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from utils import kaggle_submit, paths
+from utils.prediction import PredictionError, load_model, predict_files, scan_images
+from utils.submission import (
+    SubmissionError,
+    find_sample_submission,
+    parse_id,
+    read_sample_ids,
+    write_submission,
+)
+
+DEFAULT_CLIP = 0.02
+
+
+class UsageError(Exception):
+    """Bad input to the command (exit code 2)."""
+
+
+def choose_model(name: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """``(model file, why it was chosen)``: the one named, the best recorded, or the newest (notebook 08)."""
+    if name:
+        path = Path(name)
+        if not path.is_absolute() and not path.exists() and (paths.home() / path).exists():
+            path = paths.home() / path  # e.g. "models/NAME.keras" named from inside notebooks/
+        return path, "named by you"
+    models = paths.models_dir()
+    best = models / "best.json"
+    note = ""
+    if best.is_file():
+        try:
+            record = json.loads(best.read_text())
+            path = Path(record["model_path"])
+            path = path if path.is_absolute() else paths.home() / path
+            if path.is_file():
+                score = record.get("best_val_loss", record.get("val_loss"))
+                why = f"the best run recorded in models/best.json ({record.get('run', path.stem)}"
+                why += f", validation loss {score:.4f})" if isinstance(score, (int, float)) else ")"
+                return path, why
+            note = f"models/best.json names {paths.relative(path)}, which is missing; "
+        except (ValueError, KeyError, TypeError):
+            note = "models/best.json is unreadable; "
+    found = sorted(models.glob("*.keras"), key=lambda p: p.stat().st_mtime) if models.is_dir() else []
+    if not found:
+        raise PredictionError(
+            note + "no model in models/: train one (notebooks 03-07, or run notebook 08, which trains "
+            "a small one) or pass --model PATH."
+        )
+    return found[-1], note + "the newest model in models/"
+
+
+def _shown(path: Path) -> str:
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _test_files_from_manifest() -> tuple[list[Path], str]:
+    from utils.dataset import load_manifest
+    from utils.profiles import get_profile
+
+    profile = get_profile()
+    try:
+        frame = load_manifest(profile)
+    except Exception as error:
+        raise UsageError(
+            f"Could not prepare the test set ({error}). Run notebook 01 first or pass --images DIR."
+        ) from error
+    test = frame[frame["split"] == "test"]
+    if len(test) == 0:
+        raise UsageError("The prepared data set has no test images; pass --images DIR.")
+    return [Path(p) for p in test["filepath"]], f"the prepared test set ({profile.name} profile)"
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UsageError(f"{_shown(out)} already exists; pass --force to replace it or choose another --out.")
+    if args.clip is not None and not 0.0 <= args.clip < 0.5:
+        raise UsageError(f"--clip must be in [0, 0.5), not {args.clip}.")
+
+    model_path, why = choose_model(args.model)
+    print(f"Model: {_shown(model_path)} ({why})")
+    start = time.perf_counter()
+
+    if args.images:
+        scan = scan_images(args.images)
+        where = _shown(Path(args.images))
+    else:
+        files, where = _test_files_from_manifest()
+        scan = scan_images(files)
+    print(f"Images: {where}: {scan.report()}")
+    if not scan.files:
+        raise UsageError(
+            f"No readable JPEG images in {where}; point --images at the folder holding the test images (1.jpg, 2.jpg, ...)."
+        )
+    not_numeric = []
+    ids = []
+    for f in scan.files:
+        try:
+            ids.append(parse_id(f.name))
+        except SubmissionError:
+            not_numeric.append(f.name)
+    if not_numeric:
+        raise UsageError(
+            f"{len(not_numeric)} image(s) are not named by a numeric Kaggle id, e.g. {not_numeric[:3]}. "
+            "Kaggle's test images are named 1.jpg ... 12500.jpg; rename them or use the test folder "
+            "(the training images cat.N.jpg / dog.N.jpg cannot be submitted)."
+        )
+
+    sample, allow_subset = None, False
+    if args.sample != "none":
+        sample = Path(args.sample) if args.sample else find_sample_submission(args.images)
+        if sample is not None and not sample.is_file():
+            raise UsageError(f"--sample {args.sample}: no such file (or pass --sample none).")
+    if sample is not None:
+        try:
+            sample_ids = set(read_sample_ids(sample).tolist())
+        except (SubmissionError, ValueError, KeyError) as error:
+            raise UsageError(f"Could not read {_shown(sample)} ({error}); pass --sample none to skip it.") from error
+        unknown = sorted(set(ids) - sample_ids)
+        if unknown:
+            raise UsageError(
+                f"{len(unknown)} image id(s) are not in {_shown(sample)}, e.g. {unknown[:3]}: these are not "
+                "this competition's test images. Pass --sample none to write the file anyway."
+            )
+        allow_subset = len(set(ids)) < len(sample_ids)
+        print(
+            f"Checking against {sample.name}: "
+            + (f"{len(ids)} of its {len(sample_ids)} ids (a partial set: fine for a check, "
+               "Kaggle scores only a complete file)" if allow_subset else f"all {len(sample_ids)} ids")
+        )
+    else:
+        print("No sample_submission.csv used: the file is checked on its own.")
+
+    model = load_model(model_path)
+    prediction = predict_files(model, scan.files, batch_size=args.batch_size, tta=not args.no_tta)
+    if prediction.failed:
+        print(f"TensorFlow could not decode {len(prediction.failed)} file(s), left out of the CSV: "
+              + ", ".join(f.name for f in prediction.failed[:10]))
+    kept_ids = [parse_id(f.name) for f in prediction.files]
+    clip = DEFAULT_CLIP if args.clip is None else args.clip
+    write_submission(
+        kept_ids, prediction.probabilities, out, clip=clip, sample=sample,
+        allow_subset=allow_subset or bool(prediction.failed), force=args.force,
+    )
+    rate = len(prediction.files) / max(prediction.seconds, 1e-9)
+    print(
+        f"Predicted P(dog) for {len(prediction.files)} image(s) in {prediction.seconds:.1f} s "
+        f"({rate:.0f} images/s), {'with' if not args.no_tta else 'without'} test-time augmentation "
+        f"(image + mirror image); clipped to [{clip}, {1 - clip}]."
+    )
+    skipped = len(scan.skipped) + len(prediction.failed)
+    print(f"Wrote {_shown(out)}: {len(kept_ids)} rows (id,label), valid"
+          + (f"; {skipped} file(s) skipped, listed above." if skipped else "."))
+    print(f"Took {time.perf_counter() - start:.1f} s in all.")
+
+    message = args.message or f"{model_path.stem}, tta={not args.no_tta}, clip={clip}"
+    print("Submit with:\n  " + kaggle_submit.command_line(out, message))
+    if args.kaggle:
+        result = kaggle_submit.submit(out, message)
+        print(result.message)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.submit",
+        description="Predict P(dog) for a folder of test images and write a checked Kaggle submission.csv.",
+    )
+    parser.add_argument("--model", help="a saved model (default: models/best.json's, else the newest models/*.keras)")
+    parser.add_argument("--images", help="folder of JPEGs named by numeric id (default: the prepared test set)")
+    parser.add_argument("--out", default="submission.csv", help="the CSV to write (default: submission.csv)")
+    parser.add_argument("--force", action="store_true", help="replace --out if it exists")
+    parser.add_argument("--clip", type=float, default=None, help=f"clip P(dog) into [c, 1-c] (default {DEFAULT_CLIP})")
+    parser.add_argument("--no-tta", action="store_true", help="no test-time augmentation (image only, no mirror)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--sample", help="Kaggle's sample_submission.csv to check against (default: found "
+                        "beside the images or the data; 'none' to skip)")
+    parser.add_argument("--kaggle", action="store_true", help="also submit with the kaggle program when set up")
+    parser.add_argument("-m", "--message", help="the Kaggle submission message")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (UsageError, PredictionError, SubmissionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())
