@@ -1,0 +1,125 @@
+"""Training speed and accuracy figures for the README (notebooks 03 and 04).
+
+    python bench/training.py [--variant NAME] [--images 640] [--epochs 2] [--profile default]
+
+Prints, for the default variant (``utils.models.DEFAULT_VARIANT``) unless ``--variant`` is given:
+
+1. training throughput (images/s) with the real input pipeline (``utils.pipeline.make_dataset``
+   with ``cache="memory"``, as ``train_variant`` uses it) against the same model fed from
+   tensors already in memory, and their ratio (1.0 = the pipeline is never the bottleneck);
+2. the achieved GFLOP/s (3 x forward FLOPs per image x images/s) against an estimate of the
+   CPU's fp32 peak (cores x clock x 32 FLOPs/cycle for AVX2 with two FMA units);
+3. the best from-scratch run of the profile found in ``logs/`` (written by notebook 04 or
+   ``python -m utils.train``): validation accuracy and training time.
+
+Run it on an otherwise idle machine: other processes on the same cores lower every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def cpu_peak_gflops() -> tuple[float, str]:
+    """Estimated fp32 peak of this CPU and how it was estimated."""
+    cores = os.cpu_count() or 1
+    mhz = None
+    flags = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("cpu MHz") and mhz is None:
+                mhz = float(line.split(":")[1])
+            if line.startswith("flags") and not flags:
+                flags = line
+    except OSError:
+        pass
+    ghz = (mhz or 2500.0) / 1000
+    per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 16
+    return cores * ghz * per_cycle, f"{cores} cores x {ghz:.2f} GHz x {per_cycle} FLOPs/cycle"
+
+
+def images_per_second(model, dataset, images: int, epochs: int) -> float:
+    """Training images per second over ``epochs`` full passes, after one untimed warm-up pass.
+
+    The warm-up traces the model and, for the real pipeline, fills the memory cache (a cache
+    is only kept once a pass reaches the end of the data, which is why whole passes are timed).
+    """
+    model.fit(dataset, epochs=1, verbose=0, shuffle=False)
+    start = time.perf_counter()
+    model.fit(dataset, epochs=epochs, verbose=0, shuffle=False)
+    return epochs * images / (time.perf_counter() - start)
+
+
+def main() -> None:
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from utils.dataset import load_manifest
+    from utils.models import DEFAULT_VARIANT, build_model, count_flops, get_variant
+    from utils.pipeline import make_dataset
+    from utils.training import list_runs
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default=DEFAULT_VARIANT)
+    parser.add_argument("--images", type=int, default=640, help="training images used for the throughput runs")
+    parser.add_argument("--epochs", type=int, default=2, help="timed passes over those images per measurement")
+    parser.add_argument("--profile", default="default")
+    args = parser.parse_args()
+
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
+          f"TensorFlow {tf.__version__}, Keras {keras.__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    variant = get_variant(args.variant)
+    frame = load_manifest(args.profile)
+    train = frame[frame["split"] == "train"].head(args.images)
+    batch = variant.batch_size
+    n = len(train)
+
+    keras.utils.set_random_seed(0)
+    real = make_dataset(train, "train", image_size=variant.image_size, color_mode=variant.color_mode,
+                        batch_size=batch, cache="memory")
+    images = np.concatenate([x.numpy() for x, _ in make_dataset(train, image_size=variant.image_size,
+                                                                   color_mode=variant.color_mode, batch_size=256)])
+    labels = train["label"].to_numpy("int32")
+    tensors = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(n, seed=0).batch(batch).prefetch(tf.data.AUTOTUNE)
+
+    model = build_model(args.variant)
+    pipeline_rate = images_per_second(model, real, n, args.epochs)
+    model = build_model(args.variant)
+    tensor_rate = images_per_second(model, tensors, n, args.epochs)
+    flops = count_flops(model)
+    print(f"\nVariant {args.variant}: input {variant.input_shape}, batch {batch}, "
+          f"{model.count_params():,} parameters, {flops / 1e6:.1f} MFLOPs per image (forward)")
+    print(f"  real input pipeline (cache='memory'): {pipeline_rate:8.1f} images/s")
+    print(f"  in-memory tensors:                    {tensor_rate:8.1f} images/s")
+    print(f"  ratio pipeline / tensors:             {pipeline_rate / tensor_rate:8.2f}")
+    peak, how = cpu_peak_gflops()
+    achieved = 3 * flops * max(pipeline_rate, tensor_rate) / 1e9
+    print(f"  achieved: {achieved:.1f} GFLOP/s (3 x forward FLOPs x images/s); "
+          f"estimated peak {peak:.0f} GFLOP/s ({how}): {100 * achieved / peak:.0f}% of peak")
+    print(f"  one epoch of {int((frame['split'] == 'train').sum()):,} training images: "
+          f"about {(frame['split'] == 'train').sum() / pipeline_rate:.0f} s at this rate")
+
+    runs = list_runs()
+    runs = runs[(runs["profile"] == args.profile) & (runs["variant"] != "baseline")] if len(runs) else runs
+    print(f"\nBest from-scratch run of the {args.profile!r} profile in logs/:")
+    if len(runs) == 0:
+        print("  none yet: run notebook 04 (or python -m utils.train --profile default) first.")
+        return
+    best = runs.sort_values("best_val_accuracy", ascending=False).iloc[0]
+    print(f"  {best['run']}: validation accuracy {best['best_val_accuracy']:.3f}, log loss {best['best_val_loss']:.3f}, "
+          f"{best['epochs_run']} epochs in {best['train_seconds'] / 60:.1f} min of training")
+    baseline = list_runs()
+    baseline = baseline[(baseline["profile"] == args.profile) & (baseline["variant"] == "baseline")]
+    if len(baseline):
+        row = baseline.iloc[-1]
+        print(f"  baseline {row['run']}: validation accuracy {row['best_val_accuracy']:.3f}, "
+              f"{row['train_seconds'] / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The model registry (utils.models): every variant builds, has the documented shapes and trains."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from utils.models import (DEFAULT_VARIANT, VARIANTS, build_model, count_flops, dog_probability, get_variant,
+                          variant_table)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_every_variant_builds_with_the_documented_shapes(name):
+    variant = VARIANTS[name]
+    model = build_model(name)
+    channels = 1 if variant.color_mode == "grayscale" else 3
+    assert model.input_shape == (None, *variant.image_size, channels)
+    assert model.output_shape == (None, 2)
+    assert model.layers[-1].activation.__name__ == "softmax"
+    assert model.compiled and model.loss == "sparse_categorical_crossentropy"
+    assert variant.description and variant.epochs >= 1 and variant.batch_size >= 1
+
+
+def test_the_default_variant_is_registered():
+    assert DEFAULT_VARIANT in VARIANTS and DEFAULT_VARIANT != "baseline"
+
+
+def test_baseline_matches_the_seed_layer_by_layer():
+    variant = VARIANTS["baseline"]
+    assert (variant.image_size, variant.color_mode, variant.batch_size, variant.epochs) == ((50, 50), "grayscale", 200, 10)
+    model = build_model("baseline")
+    # The seed fed pixels already divided by 255; here the model rescales them itself.
+    seed_layers = [layer for layer in model.layers[1:] if not isinstance(layer, keras.layers.Rescaling)]
+    described = []
+    for layer in seed_layers:
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            assert layer.kernel_size == (3, 3) and layer.padding == "same"
+            described.append(f"Conv2D({layer.filters},{layer.activation.__name__})")
+        elif kind == "MaxPooling2D":
+            described.append(f"MaxPooling2D({layer.pool_size[0]})")
+        elif kind == "Dense":
+            described.append(f"Dense({layer.units},{layer.activation.__name__})")
+        elif kind == "Dropout":
+            described.append(f"Dropout({layer.rate})")
+        else:
+            described.append(kind)
+    assert described == [
+        "Conv2D(32,relu)", "MaxPooling2D(2)", "Conv2D(64,relu)", "MaxPooling2D(2)",
+        "Conv2D(128,relu)", "MaxPooling2D(2)", "Conv2D(128,relu)", "MaxPooling2D(2)",
+        "Flatten", "Dense(128,relu)", "Dropout(0.2)", "Dense(2,softmax)",
+    ]
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    # 320 + 18,496 + 73,856 + 147,584 (convolutions) + 147,584 + 258 (dense), as the seed printed.
+    assert model.count_params() == 388_098
+
+
+def test_flops_of_the_baseline_match_a_hand_count():
+    model = build_model("baseline", compile=False)
+    by_hand = (2 * 50 * 50 * 32 * 9 * 1 + 2 * 25 * 25 * 64 * 9 * 32 + 2 * 12 * 12 * 128 * 9 * 64
+               + 2 * 6 * 6 * 128 * 9 * 128 + 2 * 1152 * 128 + 2 * 128 * 2)
+    assert count_flops(model) == by_hand == 56_625_920
+
+
+def test_variant_table_lists_every_variant():
+    table = variant_table()
+    assert list(table.index) == list(VARIANTS)
+    assert (table["params"] > 0).all() and (table["MFLOPs/image"] > 0).all()
+
+
+def test_overrides_change_the_input_and_unknown_names_are_refused():
+    model = build_model("batchnorm_gap", image_size=(32, 32), compile=False)
+    assert model.input_shape == (None, 32, 32, 3)
+    assert get_variant("baseline", epochs=3).epochs == 3
+    with pytest.raises(KeyError, match="Registered variants: baseline"):
+        build_model("no_such_variant")
+
+
+def test_dog_probability_reads_either_head():
+    images = np.random.default_rng(0).uniform(0, 255, (5, 4, 4, 1)).astype("float32")
+    inputs = keras.Input((4, 4, 1))
+    flat = keras.layers.Flatten()(inputs)
+    softmax = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(flat))
+    sigmoid = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(flat))
+    p_soft = dog_probability(softmax, images)
+    np.testing.assert_allclose(p_soft, softmax.predict(images, verbose=0)[:, 1], rtol=1e-6)
+    p_sig = dog_probability(sigmoid, images)
+    assert p_sig.shape == (5,)
+    np.testing.assert_allclose(p_sig, sigmoid.predict(images, verbose=0)[:, 0], rtol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_every_variant_trains_one_step_on_real_images(name, manifest):
+    from utils.pipeline import make_dataset
+
+    variant = VARIANTS[name]
+    keras.utils.set_random_seed(0)
+    model = build_model(name)
+    batch = make_dataset(manifest, "train", image_size=variant.image_size, color_mode=variant.color_mode,
+                         batch_size=4).take(1)
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(batch, epochs=1, verbose=0, shuffle=False)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

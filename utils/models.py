@@ -1,0 +1,273 @@
+"""The registry of named CNN variants (introduced in notebooks 03 and 04).
+
+Notebook 03 rebuilds the seed notebook's model (``baseline``); notebook 04 improves it one
+idea at a time. Each variant is a :class:`Variant` in :data:`VARIANTS`: the input it wants
+(size, colour), how long it trains, the batch size, and the one idea it adds over the
+previous variant. :func:`build_model` turns a name into a compiled Keras model.
+
+Every model starts with a ``Rescaling(1/255)`` layer, because the input pipeline
+(:mod:`utils.pipeline`) hands out pixels in [0, 255]; preprocessing inside the model means
+the submission in notebook 08 uses exactly the training preprocessing.
+
+Every model ends with ``Dense(2, softmax)`` (P(cat), P(dog)), as the seed did; use
+:func:`dog_probability` to get P(dog) from any model, including 1-unit sigmoid heads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import keras
+import numpy as np
+from keras import layers
+
+NUM_CLASSES = 2
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One named model recipe: its idea, its input and its training settings."""
+
+    name: str
+    description: str  # the idea this variant adds, in one sentence
+    image_size: tuple[int, int]
+    color_mode: str  # "grayscale" or "rgb"
+    epochs: int
+    batch_size: int
+    learning_rate: float = 1e-3
+    lr_schedule: str | None = None  # None (constant) or "cosine" (decays to 0 over the run)
+    patience: int = 5  # EarlyStopping patience (epochs without a better validation loss)
+    options: dict = field(default_factory=dict)  # passed to the builder
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color_mode == "grayscale" else 3
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (*self.image_size, self.channels)
+
+
+# --------------------------------------------------------------------------------------------
+# Builders. Each returns an uncompiled keras.Model for a given input shape.
+
+
+def _conv_pool_blocks(x, filters, batchnorm=False, convs_per_block=1, bn_momentum=0.9):
+    for width in filters:
+        for _ in range(convs_per_block):
+            if batchnorm:
+                # The convolution's bias is redundant before BatchNormalization (it has its own shift).
+                x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
+                # momentum 0.9 (Keras's default is 0.99): with ~50 steps an epoch, the running
+                # statistics used at prediction time must follow the fast-changing weights.
+                x = layers.BatchNormalization(momentum=bn_momentum)(x)
+                x = layers.Activation("relu")(x)
+            else:
+                x = layers.Conv2D(width, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    return x
+
+
+def augmentation_layers(seed: int = 42) -> keras.Sequential:
+    """Random flips, rotations, zooms and contrast changes, active only while training (notebook 04)."""
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomRotation(0.08, fill_mode="reflect", seed=seed + 1),
+            layers.RandomZoom(0.15, fill_mode="reflect", seed=seed + 2),
+            layers.RandomContrast(0.2, seed=seed + 3),
+        ],
+        name="augmentation",
+    )
+
+
+def build_seed_cnn(input_shape, filters=(32, 64, 128, 128), dense=128, dropout=0.2, augment=False,
+                   name="baseline"):
+    """The seed notebook's CNN: Conv-Pool blocks, Flatten, Dense(128), Dropout, softmax (notebook 03)."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    if augment:
+        x = augmentation_layers()(x)
+    x = layers.Rescaling(1.0 / 255, name="rescale")(x)
+    x = _conv_pool_blocks(x, filters)
+    x = layers.Flatten()(x)
+    x = layers.Dense(dense, activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_gap_cnn(input_shape, filters=(32, 64, 128, 256), convs_per_block=1, dropout=0.3,
+                  augment=True, bn_momentum=0.9, name="batchnorm_gap"):
+    """Conv-BatchNorm-ReLU blocks and GlobalAveragePooling instead of Flatten (notebook 04)."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    if augment:
+        x = augmentation_layers()(x)
+    x = layers.Rescaling(1.0 / 255, name="rescale")(x)
+    x = _conv_pool_blocks(x, filters, batchnorm=True, convs_per_block=convs_per_block, bn_momentum=bn_momentum)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+BUILDERS: dict[str, Callable[..., keras.Model]] = {"seed_cnn": build_seed_cnn, "gap_cnn": build_gap_cnn}
+
+# --------------------------------------------------------------------------------------------
+# The registry, in the order notebook 04 tries the ideas.
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in [
+        Variant(
+            "baseline",
+            "The seed notebook's model: 50x50 grayscale, four Conv-Pool blocks, Flatten, Dense(128), Dropout(0.2).",
+            image_size=(50, 50), color_mode="grayscale", epochs=10, batch_size=200,
+            options={"builder": "seed_cnn"},
+        ),
+        Variant(
+            "color_larger",
+            "Same layers, but colour and a 64x64 input: fur colour and more detail are visible.",
+            image_size=(64, 64), color_mode="rgb", epochs=8, batch_size=64,
+            options={"builder": "seed_cnn"},
+        ),
+        Variant(
+            "augmented",
+            "Random flips, rotations, zooms and contrast changes, so the model never sees the same image twice.",
+            image_size=(64, 64), color_mode="rgb", epochs=12, batch_size=64,
+            options={"builder": "seed_cnn", "augment": True},
+        ),
+        Variant(
+            "batchnorm_gap",
+            "BatchNormalization after every convolution, GlobalAveragePooling instead of Flatten, "
+            "a lower learning rate with a cosine schedule, and early stopping.",
+            image_size=(64, 64), color_mode="rgb", epochs=20, batch_size=64,
+            learning_rate=3e-4, lr_schedule="cosine", patience=8,
+            options={"builder": "gap_cnn", "filters": (32, 64, 128, 256), "dropout": 0.3},
+        ),
+    ]
+}
+
+#: The best from-scratch variant measured in notebook 04 (used by later notebooks and the CLI).
+DEFAULT_VARIANT = "batchnorm_gap"
+
+
+def get_variant(name: str, **overrides) -> Variant:
+    """The registered variant ``name``, with any of its fields replaced by ``overrides`` (notebook 04)."""
+    if name not in VARIANTS:
+        raise KeyError(f"Unknown variant {name!r}. Registered variants: {', '.join(VARIANTS)}.")
+    variant = VARIANTS[name]
+    fields = {k: v for k, v in overrides.items() if k in Variant.__dataclass_fields__}
+    options = {k: v for k, v in overrides.items() if k not in fields and k != "seed"}
+    if "image_size" in fields:
+        fields["image_size"] = tuple(fields["image_size"])
+    variant = replace(variant, **fields)
+    if options:
+        variant = replace(variant, options={**variant.options, **options})
+    return variant
+
+
+def build_model(name: str, compile: bool = True, **overrides) -> keras.Model:
+    """A new model of the registered variant ``name`` (notebook 03), compiled with Adam.
+
+    ``overrides`` replace fields of the :class:`Variant` (``image_size``, ``color_mode``,
+    ``learning_rate`` -- a float or a Keras schedule --, ...) or builder options (``dropout``,
+    ``filters``, ``augment``...). The loss is sparse categorical cross-entropy on the
+    2-unit softmax, as in the seed notebook.
+    """
+    variant = get_variant(name, **overrides)
+    options = dict(variant.options)
+    builder = BUILDERS[options.pop("builder")]
+    model = builder(variant.input_shape, name=name, **options)
+    if compile:
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=variant.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    return model
+
+
+def dog_probability(model: keras.Model, images_or_dataset, batch_size: int = 64) -> np.ndarray:
+    """P(dog) for every image: column 1 of a 2-unit softmax, column 0 of a 1-unit sigmoid (notebook 03)."""
+    probabilities = np.asarray(model.predict(images_or_dataset, batch_size=None if _is_dataset(images_or_dataset)
+                                             else batch_size, verbose=0))
+    if probabilities.ndim == 1:
+        return probabilities
+    return probabilities[:, 1] if probabilities.shape[-1] == 2 else probabilities[:, 0]
+
+
+def _is_dataset(x) -> bool:
+    import tensorflow as tf
+
+    return isinstance(x, tf.data.Dataset)
+
+
+# --------------------------------------------------------------------------------------------
+# Size and cost
+
+
+def _leaf_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
+def count_flops(model: keras.Model) -> int:
+    """Floating-point operations of one forward pass for one image, from the layer shapes (notebook 04).
+
+    Counts a multiply-add as 2 operations in Conv2D, DepthwiseConv2D and Dense layers (which
+    hold almost all the work); pooling, activations and normalisation are ignored. A training
+    step costs about three times this (forward, and two matrix products backward).
+    """
+    total = 0
+    for layer in _leaf_layers(model):
+        if isinstance(layer, layers.Conv2D) and not isinstance(layer, layers.DepthwiseConv2D):
+            _, h, w, c_out = layer.output.shape
+            c_in = layer.input.shape[-1]
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * c_out * kh * kw * c_in // layer.groups
+        elif isinstance(layer, layers.DepthwiseConv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * c_out * kh * kw
+        elif isinstance(layer, layers.Dense):
+            total += 2 * int(layer.input.shape[-1]) * layer.units
+    return int(total)
+
+
+def variant_table(names=None):
+    """Parameters and forward-pass FLOPs per image of every variant (notebook 04), as a DataFrame."""
+    import pandas as pd
+
+    rows = []
+    for name in names or VARIANTS:
+        variant = VARIANTS[name]
+        model = build_model(name, compile=False)
+        rows.append({
+            "variant": name,
+            "input": "x".join(map(str, variant.input_shape)),
+            "params": model.count_params(),
+            "MFLOPs/image": round(count_flops(model) / 1e6, 1),
+            "epochs": variant.epochs,
+            "batch": variant.batch_size,
+            "idea": variant.description,
+        })
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def layer_table(model: keras.Model) -> "pd.DataFrame":
+    """Each layer's type, output shape and parameter count, without the session-dependent names (notebook 03)."""
+    import pandas as pd
+
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, layers.InputLayer):
+            continue
+        shape = tuple(layer.output.shape[1:])
+        rows.append({"layer": type(layer).__name__, "output shape": "x".join(map(str, shape)),
+                     "params": layer.count_params()})
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))

@@ -1,0 +1,82 @@
+"""Train a registered variant from the command line (introduced in notebook 04).
+
+    python -m utils.train --variant batchnorm_gap [--epochs N] [--run-name NAME] [--profile smoke]
+
+Does what ``utils.training.train_variant`` does in a notebook: builds the dataset if needed,
+trains with the profile's data and epochs, writes ``logs/<run>`` and ``models/<run>.keras``,
+and prints the validation scores. ``--list`` shows the variants; ``--runs`` the finished runs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = argparse.ArgumentParser(prog="python -m utils.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", help="a registered variant name (see --list); default: the best one")
+    parser.add_argument("--epochs", type=int, help="epochs to train (capped by the profile)")
+    parser.add_argument("--run-name", help="name of the run (default: <variant>-<date>-<time>)")
+    parser.add_argument("--profile", help="smoke, default or full (default: $CATSDOGS_PROFILE or default)")
+    parser.add_argument("--list", action="store_true", help="list the registered variants and exit")
+    parser.add_argument("--runs", action="store_true", help="list the finished runs and exit")
+    args = parser.parse_args(argv)
+
+    from utils import paths
+    from utils.models import DEFAULT_VARIANT, VARIANTS
+    from utils.profiles import get_profile
+
+    if args.list:
+        for name, variant in VARIANTS.items():
+            star = " (default)" if name == DEFAULT_VARIANT else ""
+            print(f"{name}{star}: {variant.description}")
+        return 0
+    if args.runs:
+        from utils.training import list_runs
+
+        print(list_runs().drop(columns=["hparams"], errors="ignore").to_string(index=False))
+        return 0
+    name = args.variant or DEFAULT_VARIANT
+    if name not in VARIANTS:
+        print(f"error: unknown variant {name!r}. Choose one of: {', '.join(VARIANTS)} "
+              "(python -m utils.train --list describes them).", file=sys.stderr)
+        return 2
+    if args.epochs is not None and args.epochs < 1:
+        print("error: --epochs must be at least 1.", file=sys.stderr)
+        return 2
+    try:
+        profile = get_profile(args.profile)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.run_name:
+        taken = (paths.logs_dir() / args.run_name / "run.json").exists() or \
+            (paths.models_dir() / f"{args.run_name}.keras").exists()
+        if taken:
+            print(f"error: a run named {args.run_name!r} already exists; choose another --run-name "
+                  "(nothing was overwritten).", file=sys.stderr)
+            return 2
+
+    from utils.dataset import load_manifest
+
+    try:
+        frame = load_manifest(profile)
+    except Exception as error:  # DataNotFound, NoLabelledImages, a damaged archive...
+        print(f"error: no dataset to train on: {error}\n"
+              "Run notebook 01 (or set CATSDOGS_DATA to the folder holding Kaggle's train.zip) and try again.",
+              file=sys.stderr)
+        return 1
+
+    from utils.training import train_variant
+
+    result = train_variant(name, frame=frame, profile=profile, run_name=args.run_name, epochs=args.epochs)
+    print(f"\nRun {result.run_name}: validation accuracy {result.val_accuracy:.3f}, "
+          f"loss {result.val_loss:.3f}, {result.train_seconds / 60:.1f} min of training.")
+    print(f"Checkpoint: {paths.relative(result.model_path)}   logs: {paths.relative(result.log_dir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

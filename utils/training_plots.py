@@ -1,0 +1,161 @@
+"""Figures and tables for training runs (introduced in notebook 03, reused in notebook 04).
+
+Learning curves with the overfitting gap pointed out, the confusion matrix, a gallery of
+the most confidently wrong images, and the results table of every run read back from
+``logs/*/run.json``. Each function returns the figure (or DataFrame); nothing here trains.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+FIGSIZE = (8, 3.4)
+DPI = 72
+
+
+def overfitting_epoch(history: pd.DataFrame, tolerance: float = 0.0) -> int | None:
+    """The epoch (1-based) after which validation loss stops improving while training loss falls (notebook 03).
+
+    That is the epoch of the best validation loss, when a later epoch has a lower training loss
+    and a higher validation loss; ``None`` when validation loss is still falling at the end.
+    """
+    if "val_loss" not in history or len(history) < 2:
+        return None
+    val = history["val_loss"].to_numpy()
+    train = history["loss"].to_numpy()
+    best = int(np.argmin(val))
+    if best == len(val) - 1:
+        return None
+    later = slice(best + 1, None)
+    if np.any(train[later] < train[best]) and np.any(val[later] > val[best] + tolerance):
+        return best + 1
+    return None
+
+
+def plot_learning_curves(history: pd.DataFrame, title: str | None = None):
+    """Loss and accuracy per epoch, training vs validation, with the overfitting gap shaded (notebook 03)."""
+    history = history.reset_index(drop=True)
+    epochs = np.arange(1, len(history) + 1)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=FIGSIZE, dpi=DPI)
+    ax_loss.plot(epochs, history["loss"], "o-", label="training")
+    ax_loss.plot(epochs, history["val_loss"], "o-", label="validation")
+    ax_acc.plot(epochs, history["accuracy"], "o-", label="training")
+    ax_acc.plot(epochs, history["val_accuracy"], "o-", label="validation")
+    start = overfitting_epoch(history)
+    if start is not None:
+        for ax in (ax_loss, ax_acc):
+            ax.axvspan(start, len(history), color="tab:red", alpha=0.08)
+        ax_loss.annotate(
+            "overfitting: training loss falls,\nvalidation loss rises",
+            xy=(start, history["val_loss"].iloc[start - 1]), xytext=(0.35, 0.85), textcoords="axes fraction",
+            fontsize=8, arrowprops={"arrowstyle": "->", "color": "tab:red"}, color="tab:red",
+        )
+    gap = history["accuracy"].iloc[-1] - history["val_accuracy"].iloc[-1]
+    ax_acc.set_title(f"accuracy (last epoch gap: {gap:+.2f})", fontsize=10)
+    ax_loss.set_title("loss (cross-entropy)", fontsize=10)
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+        ax.set_xticks(epochs if len(epochs) <= 12 else np.linspace(1, len(epochs), 6).round().astype(int))
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(confusion: pd.DataFrame, title: str | None = None):
+    """A 2x2 table of counts, coloured by count (rows: true class, columns: predicted class; notebook 03)."""
+    fig, ax = plt.subplots(figsize=(3.6, 3.2), dpi=DPI)
+    values = confusion.to_numpy()
+    ax.imshow(values, cmap="Blues")
+    for (i, j), count in np.ndenumerate(values):
+        ax.text(j, i, f"{count}", ha="center", va="center",
+                color="white" if count > values.max() / 2 else "black", fontsize=12)
+    ax.set_xticks(range(values.shape[1]), confusion.columns, fontsize=9)
+    ax.set_yticks(range(values.shape[0]), confusion.index, fontsize=9)
+    ax.set_title(title or "confusion matrix", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_wrong_gallery(wrong: pd.DataFrame, columns: int = 4, size: int = 128):
+    """The images in ``wrong`` (rows of :func:`utils.evaluation.most_confidently_wrong`) with P(dog) (notebook 03)."""
+    from PIL import Image
+
+    names = {0: "cat", 1: "dog"}
+    n = max(1, len(wrong))
+    rows = int(np.ceil(n / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(8, 2.2 * rows), dpi=DPI, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (_, row) in zip(axes.ravel(), wrong.iterrows()):
+        with Image.open(row["filepath"]) as image:
+            ax.imshow(image.convert("RGB").resize((size, size)))
+        ax.set_title(f"a {names[int(row['label'])]}; P(dog)={row['p_dog']:.2f}", fontsize=8)
+    if len(wrong) == 0:
+        axes[0, 0].text(0.5, 0.5, "no wrong answers", ha="center")
+    fig.suptitle("most confidently wrong", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def results_table(runs: pd.DataFrame, profile: str | None = None) -> pd.DataFrame:
+    """The runs of :func:`utils.training.list_runs` as a readable table, one profile if given (notebook 04)."""
+    if profile is not None and len(runs):
+        runs = runs[runs["profile"] == profile]
+    table = pd.DataFrame({
+        "run": runs["run"],
+        "variant": runs["variant"],
+        "val accuracy": runs["best_val_accuracy"].astype(float).round(3),
+        "val loss": runs["best_val_loss"].astype(float).round(3),
+        "epochs": runs["epochs_run"],
+        "train min": (runs["train_seconds"].astype(float) / 60).round(1),
+        "params": runs["params"],
+        "MFLOPs/image": (runs["flops"].astype(float) / 1e6).round(1),
+        "input": [f"{s[0]}x{s[1]} {c}" if isinstance(s, (list, tuple)) else ""
+                  for s, c in zip(runs["image_size"], runs["color_mode"])],
+    })
+    return table.set_index("run")
+
+
+def plot_results(table: pd.DataFrame):
+    """Validation accuracy of every run in a results table, as horizontal bars (notebook 04)."""
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(3, len(table)) + 0.8), dpi=DPI)
+    ax.barh(range(len(table)), table["val accuracy"], color="tab:blue")
+    ax.set_yticks(range(len(table)), table.index, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0.4, 1.0)
+    for i, value in enumerate(table["val accuracy"]):
+        ax.text(value + 0.005, i, f"{value:.3f}", va="center", fontsize=8)
+    ax.set_xlabel("validation accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def effect_of(result, reference) -> pd.DataFrame:
+    """A new run against the best one so far: validation accuracy and loss, and the change (notebook 04)."""
+    rows = {
+        reference.run_name: [reference.val_accuracy, reference.val_loss, reference.train_seconds / 60],
+        result.run_name: [result.val_accuracy, result.val_loss, result.train_seconds / 60],
+    }
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["val accuracy", "val loss", "train min"])
+    table.loc["change"] = table.iloc[1] - table.iloc[0]
+    return table.round(3)
+
+
+def plot_augmented(image, augmentation, n: int = 6, seed: int = 0):
+    """``n`` random versions of one image (H, W, C in [0, 255]) through ``augmentation`` (notebook 04)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    batch = np.repeat(np.asarray(image, dtype="float32")[None], n, axis=0)
+    augmented = np.asarray(augmentation(batch, training=True))
+    fig, axes = plt.subplots(1, n + 1, figsize=(8, 8 / (n + 1) + 0.5), dpi=DPI)
+    for ax, picture, title in zip(axes, [image, *augmented], ["original", *[f"random {i + 1}" for i in range(n)]]):
+        picture = np.clip(np.asarray(picture), 0, 255).astype("uint8")
+        ax.imshow(picture.squeeze(), cmap="gray" if picture.shape[-1] == 1 else None)
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
