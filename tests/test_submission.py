@@ -88,6 +88,7 @@ def test_write_submission_writes_header_sorted_rows_and_clips(tmp_path, sample):
     assert labels.min() == pytest.approx(0.05) and labels.max() == pytest.approx(0.95)
     assert validate_submission(out, sample=sample) == []
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    assert out.stat().st_mode & 0o777 == 0o644  # readable like any file the user writes
 
 
 def test_write_submission_never_overwrites_without_force(tmp_path):

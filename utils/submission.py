@@ -285,6 +285,7 @@ def write_submission(
         problems = validate_submission(temporary, sample=sample, expected_ids=frame["id"], allow_subset=allow_subset)
         if problems:
             raise SubmissionError("The written file failed its checks:\n- " + "\n- ".join(problems))
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a submission is an ordinary file
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
