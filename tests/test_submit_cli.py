@@ -194,7 +194,7 @@ def test_scan_lists_a_png_named_jpg(tmp_path):
 
     Image.new("RGB", (8, 8)).save(tmp_path / "5.jpg", format="PNG")  # made-up image: a unit test of the check
     scan = scan_images(tmp_path)
-    assert scan.files == [] and scan.skipped == [("5.jpg", "a PNG image, not a JPEG")]
+    assert scan.files == [] and scan.skipped == [("5.jpg", "not a JPEG (a PNG image)")]
 
 
 def test_non_numeric_file_names(capsys, tiny_model_path, sample_dir, tmp_path):

@@ -25,6 +25,8 @@ def log_loss(labels, dog_probabilities) -> float:
     """Kaggle's binary log loss: mean of -[y log p + (1 - y) log(1 - p)], with p clipped (notebook 03)."""
     y = np.asarray(labels, dtype="float64")
     p = np.clip(np.asarray(dog_probabilities, dtype="float64"), EPSILON, 1 - EPSILON)
+    if y.shape != p.shape or y.size == 0:
+        raise ValueError(f"labels {y.shape} and probabilities {p.shape} must be non-empty and alike")
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 

@@ -128,20 +128,14 @@ class ImageScan:
 
 
 def check_image(path: Path) -> str | None:
-    """Why ``path`` cannot be used as a JPEG image, or None when it decodes completely (notebook 08)."""
-    from PIL import Image, UnidentifiedImageError
+    """Why ``path`` cannot be used as a JPEG image, or None when it decodes completely (notebook 08).
 
-    try:
-        with Image.open(path) as image:
-            if image.format != "JPEG":
-                return f"a {image.format} image, not a JPEG"
-            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
-            image.load()  # decodes everything: a truncated file fails here
-    except UnidentifiedImageError:
-        return "not an image (could not be decoded)"
-    except (OSError, SyntaxError, ValueError) as error:
-        return f"corrupt or truncated JPEG ({str(error)[:80]})"
-    return None
+    The same check notebook 01 runs on the training data (:func:`utils.images.inspect_image`).
+    """
+    from utils.images import inspect_image
+
+    check = inspect_image(path)
+    return None if check.ok else check.reason
 
 
 def scan_images(source: str | os.PathLike | Iterable[str | os.PathLike], show_progress: bool = True) -> ImageScan:

@@ -20,8 +20,9 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from utils.evaluation import log_loss  # Kaggle's score, one definition for the course
+
 HEADER = ("id", "label")
-KAGGLE_EPSILON = 1e-15  # Kaggle clips predictions to [eps, 1 - eps] before scoring
 _NUMERIC_STEM = re.compile(r"^[0-9]+$")
 
 
@@ -60,15 +61,6 @@ def clip_probabilities(probabilities, bound: float | None) -> np.ndarray:
     if not 0.0 <= bound < 0.5:
         raise SubmissionError(f"The clipping bound must be in [0, 0.5), not {bound}.")
     return np.clip(p, bound, 1.0 - bound)
-
-
-def log_loss(labels, probabilities) -> float:
-    """Kaggle's score: the mean binary cross-entropy of P(dog) against the 0/1 labels (notebook 08)."""
-    y = np.asarray(labels, dtype="float64")
-    p = np.clip(np.asarray(probabilities, dtype="float64"), KAGGLE_EPSILON, 1.0 - KAGGLE_EPSILON)
-    if y.shape != p.shape or y.size == 0:
-        raise ValueError(f"labels {y.shape} and probabilities {p.shape} must be non-empty and alike")
-    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
 
 
 def clipping_curve(labels, probabilities, bounds: Sequence[float]) -> pd.DataFrame:
