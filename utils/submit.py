@@ -43,8 +43,10 @@ def choose_model(name: str | os.PathLike | None = None) -> tuple[Path, str]:
         if not path.is_absolute() and not path.exists() and (paths.home() / path).exists():
             path = paths.home() / path  # e.g. "models/NAME.keras" named from inside notebooks/
         return path, "named by you"
+    from utils.tensorboard_logs import best_json_path
+
     models = paths.models_dir()
-    best = models / "best.json"
+    best = best_json_path()
     note = ""
     if best.is_file():
         try:

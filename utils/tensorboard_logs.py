@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from utils import paths
+from utils.training import read_run_info  # run.json, written by utils.training
 
 SPLITS = ("train", "validation")
 ARCHIVE_FOLDER = "archive"
@@ -134,17 +135,6 @@ def read_hparams(run_dir) -> dict:
             kind = value.WhichOneof("kind")
             values[name] = getattr(value, kind) if kind else None
     return values
-
-
-def read_run_info(run_dir) -> dict:
-    """The ``run.json`` summary a run wrote ({} when it has none)."""
-    path = Path(run_dir) / "run.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return {}
 
 
 def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str | None = None) -> pd.DataFrame:

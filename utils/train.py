@@ -52,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.run_name:
-        taken = (paths.logs_dir() / args.run_name / "run.json").exists() or \
-            (paths.models_dir() / f"{args.run_name}.keras").exists()
-        if taken:
+        from utils.training import run_exists
+
+        if run_exists(args.run_name):
             print(f"error: a run named {args.run_name!r} already exists; choose another --run-name "
                   "(nothing was overwritten).", file=sys.stderr)
             return 2

@@ -67,6 +67,20 @@ def run_name_for(variant: str, logs_dir: Path | None = None, models_dir: Path | 
     return name
 
 
+def run_exists(run_name: str) -> bool:
+    """True when a finished run (``logs/<run>/run.json``) or its checkpoint already uses this name."""
+    return (paths.logs_dir() / run_name / "run.json").exists() or (paths.models_dir() / f"{run_name}.keras").exists()
+
+
+def read_run_info(run_dir: Path | str) -> dict:
+    """The ``run.json`` summary a run wrote ({} when it has none or it is damaged) (notebook 04)."""
+    path = Path(run_dir) / "run.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
 def _hparam_value(value):
     if isinstance(value, (bool, int, float, str)):
         return value
@@ -119,7 +133,7 @@ def fit_and_log(
 
     log_dir = paths.logs_dir() / run_name
     model_path = paths.models_dir() / f"{run_name}.keras"
-    if model_path.exists() or (log_dir / "run.json").exists():
+    if run_exists(run_name):
         raise FileExistsError(
             f"A run named {run_name!r} already exists ({paths.relative(log_dir)}); "
             "choose another name (utils.training.run_name_for gives a free one)."
@@ -236,12 +250,8 @@ def train_variant(name: str, frame: pd.DataFrame | None = None, profile=None, ru
 def list_runs(logs_dir: Path | str | None = None) -> pd.DataFrame:
     """Every finished run's ``run.json`` under ``logs/``, oldest first, one row per run (notebook 04)."""
     logs_dir = Path(logs_dir or paths.logs_dir())
-    rows = []
-    for path in sorted(logs_dir.glob("*/run.json")):
-        try:
-            rows.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
-            continue  # a run being written, or a damaged file: skip it rather than fail the table
+    # a run being written, or a damaged file, gives {}: skip it rather than fail the table
+    rows = [info for path in sorted(logs_dir.glob("*/run.json")) if (info := read_run_info(path.parent))]
     if not rows:
         return pd.DataFrame(columns=RUN_COLUMNS)
     table = pd.DataFrame(rows)
