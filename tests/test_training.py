@@ -64,6 +64,42 @@ def test_overfitting_is_found_only_when_validation_loss_turns_up():
     assert overfitting_epoch(falling) is None
 
 
+def test_learning_rate_schedules_rise_peak_and_decay_where_documented():
+    from utils.models import get_variant
+    from utils.training import learning_rate_schedule
+
+    constant = get_variant("baseline")
+    assert learning_rate_schedule(constant, steps_per_epoch=10, epochs=5) == constant.learning_rate
+
+    plain = get_variant("batchnorm_gap", learning_rate=1e-3, warmup_epochs=0)
+    schedule = learning_rate_schedule(plain, steps_per_epoch=10, epochs=5)
+    rates = [float(schedule(step)) for step in (0, 25, 50)]
+    assert rates == pytest.approx([1e-3, 5e-4, 0.0], abs=1e-9)  # half a cosine: start, middle, end
+
+    warm = get_variant("batchnorm_gap", learning_rate=2e-3, warmup_epochs=2)
+    schedule = learning_rate_schedule(warm, steps_per_epoch=10, epochs=6)
+    rates = [float(schedule(step)) for step in (0, 10, 20, 40, 60)]
+    # 0 -> halfway up after one epoch -> the peak after two -> cosine down to 0 at the last step
+    assert rates == pytest.approx([0.0, 1e-3, 2e-3, 1e-3, 0.0], abs=1e-9)
+
+    with pytest.raises(ValueError, match="lr_schedule"):
+        learning_rate_schedule(get_variant("baseline", lr_schedule="step"), steps_per_epoch=10, epochs=5)
+
+
+def test_the_learning_rate_figure_draws_the_schedule_train_variant_uses():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from utils.models import get_variant
+    from utils.training_plots import plot_learning_rate
+
+    variant = get_variant("batchnorm_gap", learning_rate=2e-3, warmup_epochs=1, epochs=4)
+    fig = plot_learning_rate(variant, steps_per_epoch=10)
+    x, y = fig.axes[0].lines[0].get_data()
+    assert len(x) == 40 and x[-1] == pytest.approx(3.9)
+    assert y[0] == 0.0 and y[10] == pytest.approx(2e-3) and y.max() == pytest.approx(2e-3) and y[-1] < 1e-4
+
+
 def test_run_names_are_readable_and_never_reused(home):
     from utils.training import run_name_for
 
@@ -118,6 +154,31 @@ def test_train_variant_logs_everything_and_the_checkpoint_reloads(home, manifest
     # Reusing a finished run's name is refused: nothing is overwritten.
     with pytest.raises(FileExistsError, match="already exists"):
         fit_and_log(result.model, None, None, run_name=result.run_name, hparams={}, epochs=1)
+
+
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_a_run_ends_on_the_best_or_the_last_epoch_as_asked(home, manifest, restore_best):
+    from utils.pipeline import make_dataset
+    from utils.training import fit_and_log
+
+    keras.utils.set_random_seed(0)
+    data = dict(image_size=(32, 32), batch_size=32, cache="memory")
+    train_ds, val_ds = make_dataset(manifest, "train", **data), make_dataset(manifest, "validation", **data)
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Conv2D(4, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    # a huge step in the last epoch makes it (almost surely) the worst one, so the two choices differ
+    wreck_last = keras.callbacks.LearningRateScheduler(lambda epoch, rate: 50.0 if epoch == 3 else 1e-2)
+    result = fit_and_log(model, train_ds, val_ds, run_name=f"ends-{restore_best}", hparams={}, epochs=4,
+                         callbacks=[wreck_last], patience=10, restore_best=restore_best)
+    val_loss = result.history["val_loss"]
+    assert val_loss.iloc[-1] > val_loss.min()
+    expected = val_loss.min() if restore_best else val_loss.iloc[-1]
+    assert result.val_loss == pytest.approx(expected, rel=1e-4)
+    images = next(iter(val_ds))[0]
+    reloaded = keras.models.load_model(result.model_path)
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0), result.model.predict(images, verbose=0), atol=1e-6)
 
 
 @pytest.mark.slow

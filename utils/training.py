@@ -118,6 +118,7 @@ def fit_and_log(
     variant: str | None = None,
     profile: str | None = None,
     verbose=None,
+    restore_best: bool = True,
 ) -> RunResult:
     """Train a compiled ``model`` and log the run as ``run_name`` (notebook 03).
 
@@ -128,6 +129,10 @@ def fit_and_log(
     the model must have been built and compiled inside ``strategy.scope()`` (as
     :func:`train_variant` does); Keras then splits every batch across the devices.
     Refuses to reuse the name of a finished run, so nothing is overwritten.
+
+    ``restore_best=False`` keeps (and checkpoints) the last epoch's weights instead: right for a
+    schedule that anneals the learning rate to 0, whose last epoch is the point of the schedule
+    (notebook 04); EarlyStopping still ends a run that stops improving.
     """
     from utils.models import count_flops
 
@@ -146,8 +151,8 @@ def fit_and_log(
 
     standard = [
         keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=True, histogram_freq=0, profile_batch=0),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(str(model_path), monitor="val_loss", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=restore_best),
+        keras.callbacks.ModelCheckpoint(str(model_path), monitor="val_loss", save_best_only=restore_best),
         keras.callbacks.CSVLogger(str(log_dir / "history.csv")),
     ]
     if verbose is None:
@@ -191,6 +196,26 @@ def _cache_for(frame: pd.DataFrame, image_size, channels: int):
     return "memory" if len(frame) * image_size[0] * image_size[1] * channels < 2e9 else None
 
 
+def learning_rate_schedule(variant, steps_per_epoch: int, epochs: int):
+    """The learning rate a variant trains with: a float, or a Keras schedule (notebook 04).
+
+    ``lr_schedule=None`` keeps ``variant.learning_rate`` constant. ``"cosine"`` lowers it along
+    half a cosine to 0 at the last step; with ``warmup_epochs`` it first rises linearly from 0
+    to ``variant.learning_rate`` over that many epochs (so a high rate does not hit the freshly
+    initialised weights and BatchNormalization statistics at full strength), then decays.
+    """
+    if variant.lr_schedule is None:
+        return variant.learning_rate
+    if variant.lr_schedule != "cosine":
+        raise ValueError(f"Unknown lr_schedule {variant.lr_schedule!r}: use None or 'cosine'.")
+    total = max(1, steps_per_epoch * epochs)
+    warmup = min(variant.warmup_epochs * steps_per_epoch, total - 1)
+    if warmup <= 0:
+        return keras.optimizers.schedules.CosineDecay(variant.learning_rate, decay_steps=total)
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total - warmup, warmup_target=variant.learning_rate,
+                                                  warmup_steps=warmup)
+
+
 def train_variant(name: str, frame: pd.DataFrame | None = None, profile=None, run_name: str | None = None,
                   strategy=None, epochs: int | None = None, callbacks=(), **overrides) -> RunResult:
     """Build, train and log the registered variant ``name`` (notebook 03).
@@ -220,12 +245,8 @@ def train_variant(name: str, frame: pd.DataFrame | None = None, profile=None, ru
     train_ds = make_dataset(frame, "train", **common)
     val_ds = make_dataset(frame, "validation", **common)
 
-    learning_rate = variant.learning_rate
-    if variant.lr_schedule == "cosine":
-        steps = math.ceil(int((frame["split"] == "train").sum()) / variant.batch_size) * epochs
-        learning_rate = keras.optimizers.schedules.CosineDecay(variant.learning_rate, decay_steps=max(1, steps))
-    elif variant.lr_schedule is not None:
-        raise ValueError(f"Unknown lr_schedule {variant.lr_schedule!r}: use None or 'cosine'.")
+    steps_per_epoch = math.ceil(int((frame["split"] == "train").sum()) / variant.batch_size)
+    learning_rate = learning_rate_schedule(variant, steps_per_epoch, epochs)
     model_overrides = {k: v for k, v in overrides.items() if k != "learning_rate"}
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
@@ -238,13 +259,15 @@ def train_variant(name: str, frame: pd.DataFrame | None = None, profile=None, ru
         "batch_size": variant.batch_size,
         "learning_rate": variant.learning_rate,
         "lr_schedule": variant.lr_schedule or "constant",
+        "warmup_epochs": variant.warmup_epochs,
+        "restore_best": variant.restore_best,
         "max_epochs": epochs,
         "profile": profile.name,
         **{k: v for k, v in variant.options.items() if k != "builder"},
     }
     return fit_and_log(model, train_ds, val_ds, run_name=run_name, hparams=hparams, epochs=epochs,
                        callbacks=callbacks, strategy=strategy, patience=variant.patience, variant=name,
-                       profile=profile.name)
+                       profile=profile.name, restore_best=variant.restore_best)
 
 
 def list_runs(logs_dir: Path | str | None = None) -> pd.DataFrame:

@@ -159,3 +159,24 @@ def plot_augmented(image, augmentation, n: int = 6, seed: int = 0):
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def plot_learning_rate(variant, steps_per_epoch: int, epochs: int | None = None):
+    """The learning rate of every training step of ``variant``, against epochs (notebook 04).
+
+    Uses :func:`utils.training.learning_rate_schedule`, the schedule ``train_variant`` trains with.
+    """
+    from utils.training import learning_rate_schedule
+
+    epochs = epochs or variant.epochs
+    schedule = learning_rate_schedule(variant, steps_per_epoch, epochs)
+    steps = np.arange(steps_per_epoch * epochs)
+    rates = np.array([float(schedule(step)) for step in steps]) if callable(schedule) else np.full(len(steps), schedule)
+    fig, ax = plt.subplots(figsize=(6, 2.6), dpi=DPI)
+    ax.plot(steps / steps_per_epoch, rates)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("learning rate")
+    ax.set_title(f"{variant.name}: peak {rates.max():.0e} after {variant.warmup_epochs} warm-up epoch(s)", fontsize=10)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    fig.tight_layout()
+    return fig
