@@ -1,12 +1,14 @@
 """Training speed and accuracy figures for the README (notebooks 03 and 04).
 
-    python bench/training.py [--variant NAME] [--images 640] [--epochs 2] [--profile default]
+    python bench/training.py [--variant NAME] [--images 640] [--epochs 2] [--rounds 3] [--profile default]
 
 Prints, for the default variant (``utils.models.DEFAULT_VARIANT``) unless ``--variant`` is given:
 
 1. training throughput (images/s) with the real input pipeline (``utils.pipeline.make_dataset``
    with ``cache="memory"``, as ``train_variant`` uses it) against the same model fed from
-   tensors already in memory, and their ratio (1.0 = the pipeline is never the bottleneck);
+   tensors already in memory with the same ``tf.data`` options, and their ratio (1.0 = the
+   pipeline is never the bottleneck); and the tensors once more with ``tf.data``'s default
+   options, whose autotuning thread stalls every new epoch (see ``utils/pipeline.py``);
 2. the achieved GFLOP/s (3 x forward FLOPs per image x images/s) against an estimate of the
    CPU's fp32 peak (cores x clock x 32 FLOPs/cycle for AVX2 with two FMA units);
 3. the best from-scratch run of the profile found in ``logs/`` (written by notebook 04 or
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--variant", default=DEFAULT_VARIANT)
     parser.add_argument("--images", type=int, default=640, help="training images used for the throughput runs")
     parser.add_argument("--epochs", type=int, default=2, help="timed passes over those images per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved measurements of each feed (median shown)")
     parser.add_argument("--profile", default="default")
     args = parser.parse_args()
 
@@ -85,18 +88,30 @@ def main() -> None:
     images = np.concatenate([x.numpy() for x, _ in make_dataset(train, image_size=variant.image_size,
                                                                    color_mode=variant.color_mode, batch_size=256)])
     labels = train["label"].to_numpy("int32")
-    tensors = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(n, seed=0).batch(batch).prefetch(tf.data.AUTOTUNE)
+    tf_defaults = (tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(n, seed=0).batch(batch)
+                   .prefetch(tf.data.AUTOTUNE))
+    tensors = tf_defaults.with_options(real.options())  # the same tf.data options as the pipeline
 
+    # Interleaved rounds, median of each: the figures move with whatever else the machine does.
+    feeds = {"real input pipeline (cache='memory')": real, "in-memory tensors, same options": tensors,
+             "in-memory tensors, tf.data defaults": tf_defaults}
+    rates = {name: [] for name in feeds}
+    for _ in range(args.rounds):
+        for name, feed in feeds.items():
+            keras.utils.set_random_seed(0)
+            rates[name].append(images_per_second(build_model(args.variant), feed, n, args.epochs))
+    rate = {name: float(np.median(values)) for name, values in rates.items()}
+    pipeline_rate, tensor_rate = rate["real input pipeline (cache='memory')"], rate["in-memory tensors, same options"]
     model = build_model(args.variant)
-    pipeline_rate = images_per_second(model, real, n, args.epochs)
-    model = build_model(args.variant)
-    tensor_rate = images_per_second(model, tensors, n, args.epochs)
     flops = count_flops(model)
     print(f"\nVariant {args.variant}: input {variant.input_shape}, batch {batch}, "
-          f"{model.count_params():,} parameters, {flops / 1e6:.1f} MFLOPs per image (forward)")
-    print(f"  real input pipeline (cache='memory'): {pipeline_rate:8.1f} images/s")
-    print(f"  in-memory tensors:                    {tensor_rate:8.1f} images/s")
-    print(f"  ratio pipeline / tensors:             {pipeline_rate / tensor_rate:8.2f}")
+          f"{model.count_params():,} parameters, {flops / 1e6:.1f} MFLOPs per image (forward); "
+          f"median of {args.rounds} rounds of {args.epochs} timed passes over {n} images")
+    for name, value in rate.items():
+        print(f"  {name + ':':40s} {value:8.1f} images/s")
+    print(f"  {'ratio pipeline / tensors (same options):':40s} {pipeline_rate / tensor_rate:8.2f}")
+    print(f"  {'ratio tf.data defaults / same options:':40s} {rate['in-memory tensors, tf.data defaults'] / tensor_rate:8.2f}"
+          "  (the autotune thread's teardown wait, see utils/pipeline.py)")
     peak, how = cpu_peak_gflops()
     achieved = 3 * flops * max(pipeline_rate, tensor_rate) / 1e9
     print(f"  achieved: {achieved:.1f} GFLOP/s (3 x forward FLOPs x images/s); "

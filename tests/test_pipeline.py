@@ -42,6 +42,16 @@ def test_memory_cache_gives_the_same_images(manifest):
         np.testing.assert_allclose(x1.numpy(), x2.numpy(), atol=0.5)  # cached as uint8
 
 
+@pytest.mark.parametrize("split, cache", [("train", None), ("train", "memory"), ("validation", "memory"), ("test", None)])
+def test_every_dataset_runs_without_the_autotune_thread(manifest, split, cache):
+    # Keras makes a new iterator per epoch; with tf.data's autotuning thread on, tearing one down
+    # left both cores idle for 10 to 30 s per epoch in TensorFlow 2.21 (utils.pipeline).
+    ds = make_dataset(manifest, split, (16, 16), batch_size=8, cache=cache)
+    assert ds.options().autotune.enabled is False
+    images, _ = next(iter(ds))
+    assert images.shape == (8, 16, 16, 3)
+
+
 def test_seed_loader_matches_the_seed_recipe(manifest):
     import cv2
 
