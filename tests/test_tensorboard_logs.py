@@ -134,7 +134,7 @@ def test_hparams_are_read_back_from_the_hparams_summary(in_home):
 def test_ranking_orders_runs_by_lowest_validation_loss(in_home):
     table = tbl.rank_runs()
     assert list(table.index) == [1, 2]
-    assert table["best_val_loss"].is_monotonic_increasing
+    assert table["model_val_loss"].is_monotonic_increasing
     for _, row in table.iterrows():
         history = pd.read_csv(in_home / "logs" / row["run"] / "history.csv")
         assert row["best_val_loss"] == pytest.approx(history["val_loss"].min(), rel=1e-6)
@@ -142,6 +142,8 @@ def test_ranking_orders_runs_by_lowest_validation_loss(in_home):
         assert row["best_epoch"] == int(history["val_loss"].idxmin())
         assert row["epochs"] == EPOCHS
         info = json.loads((in_home / "logs" / row["run"] / "run.json").read_text())
+        assert row["model_val_loss"] == pytest.approx(info["best_val_loss"])
+        assert row["model_val_accuracy"] == pytest.approx(info["best_val_accuracy"])
         assert row["params"] == info["params"] > 0
         assert row["train_seconds"] == pytest.approx(info["train_seconds"])
 
@@ -152,7 +154,7 @@ def test_best_run_is_recorded_for_the_submission_notebook(in_home):
     saved = json.loads((in_home / "models" / "best.json").read_text())
     assert saved == record
     assert saved["run"] == table.iloc[0]["run"]
-    assert saved["val_loss"] == pytest.approx(table["best_val_loss"].min())
+    assert saved["val_loss"] == pytest.approx(table["model_val_loss"].min())
     assert (in_home / saved["model_path"]).is_file()
     with pytest.raises(ValueError, match="train a model first"):
         tbl.record_best_run(table.iloc[0:0])
@@ -257,6 +259,30 @@ def test_server_starts_serves_the_runs_and_stops(in_home, monkeypatch, capsys):
     assert stopped == [info.port]
     assert not psutil.pid_exists(info.pid) or psutil.Process(info.pid).status() == psutil.STATUS_ZOMBIE
     assert info.port not in [i.port for i in tbs.list_tensorboards()]
+
+
+def test_a_run_is_ranked_and_recorded_by_the_model_it_saved(tmp_path, home, monkeypatch):
+    # A run that keeps its last epoch (restore_best=False, like `deeper`) saved weights whose
+    # validation loss is above its best epoch's: the ranking and best.json must use the saved ones.
+    import shutil
+
+    monkeypatch.setenv("CATSDOGS_HOME", str(tmp_path))
+    shutil.copytree(home / "logs", tmp_path / "logs")
+    shutil.copytree(home / "models", tmp_path / "models")
+    first, second = tbl.rank_runs()["run"]
+    path = tmp_path / "logs" / first / "run.json"
+    info = json.loads(path.read_text())
+    worse = {"best_val_loss": info["best_val_loss"] + 5.0, "best_val_accuracy": 0.25}
+    path.write_text(json.dumps({**info, **worse}))
+
+    ranking = tbl.rank_runs()
+    assert list(ranking["run"]) == [second, first]
+    row = ranking.set_index("run").loc[first]
+    assert row["model_val_loss"] == pytest.approx(worse["best_val_loss"])
+    assert row["best_val_loss"] < row["model_val_loss"]  # the event files still show the best epoch
+    path.write_text(json.dumps({**info, "best_val_loss": 1e-3, "best_val_accuracy": 0.999}))
+    record = tbl.record_best_run(tbl.rank_runs())
+    assert (record["run"], record["val_loss"], record["val_accuracy"]) == (first, 1e-3, 0.999)
 
 
 def test_runs_of_other_profiles_and_lost_checkpoints_are_left_out(tmp_path, home, monkeypatch):

@@ -138,13 +138,16 @@ def read_hparams(run_dir) -> dict:
 
 
 def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str | None = None) -> pd.DataFrame:
-    """One row per run, best first (lowest validation log loss).
+    """One row per run, best first: lowest validation log loss of the model each run saved.
 
-    Columns: run, variant, profile, best_val_loss, best_val_accuracy, best_epoch (of the
-    lowest validation loss, counted from 0), epochs, params, train_seconds. Losses and
-    accuracies come from the event files (what TensorBoard shows); the rest from run.json
-    (missing values are NaN). With ``profile``, only runs trained in that run profile are
-    ranked: a one-epoch smoke run and a default run are not a fair comparison.
+    Columns: run, variant, profile, model_val_loss and model_val_accuracy (the saved
+    checkpoint's own scores, from run.json: the best epoch's, or the last epoch's for a run
+    that keeps its last epoch, like ``deeper``), best_val_loss, best_val_accuracy, best_epoch
+    (the lowest validation loss over the epochs, the highest accuracy, and the epoch of that
+    loss counted from 0: what TensorBoard shows, from the event files), epochs, params,
+    train_seconds. A run without run.json's scores is ranked by its best epoch. With
+    ``profile``, only runs trained in that run profile are ranked: a one-epoch smoke run and a
+    default run are not a fair comparison.
     """
     root = _logs(logs_dir)
     if scalars is None:
@@ -162,6 +165,8 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
             "run": run,
             "variant": info.get("variant", ""),
             "profile": info.get("profile", ""),
+            "model_val_loss": float(info.get("best_val_loss", np.nan)),
+            "model_val_accuracy": float(info.get("best_val_accuracy", np.nan)),
             "best_val_loss": float(group["val_loss"].min()),
             "best_val_accuracy": float(group["val_accuracy"].max()) if "val_accuracy" in group else np.nan,
             "best_epoch": int(best["epoch"]),
@@ -169,12 +174,19 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
             "params": info.get("params", np.nan),
             "train_seconds": info.get("train_seconds", np.nan),
         })
-    columns = ["run", "variant", "profile", "best_val_loss", "best_val_accuracy", "best_epoch", "epochs", "params", "train_seconds"]
+    columns = ["run", "variant", "profile", "model_val_loss", "model_val_accuracy", "best_val_loss",
+               "best_val_accuracy", "best_epoch", "epochs", "params", "train_seconds"]
     table = pd.DataFrame(rows, columns=columns)
-    table = table.sort_values(["best_val_loss", "run"], kind="stable").reset_index(drop=True)
+    order = table.assign(_loss=table["model_val_loss"].fillna(table["best_val_loss"]))
+    order = order.sort_values(["_loss", "run"], kind="stable")
+    table = table.loc[order.index].reset_index(drop=True)
     table.index = table.index + 1
     table.index.name = "rank"
     return table
+
+
+def _first_number(*values) -> float:
+    return next((v for v in values if v is not None and not pd.isna(v)), np.nan)
 
 
 def best_json_path() -> Path:
@@ -186,7 +198,7 @@ def record_best_run(ranking: pd.DataFrame, logs_dir=None, path=None) -> dict:
 
     The best run is the highest-ranked one whose checkpoint (``models/<run>.keras``) still
     exists. The record holds the run name, that checkpoint (relative to the project home),
-    its validation scores and what the model expects as input.
+    the checkpoint's own validation scores and what the model expects as input.
     """
     if ranking.empty:
         raise ValueError("No ranked runs: train a model first (notebooks 03-05) so logs/ holds a run.")
@@ -205,12 +217,12 @@ def record_best_run(ranking: pd.DataFrame, logs_dir=None, path=None) -> dict:
         "run": str(top["run"]),
         "variant": info.get("variant", str(top["variant"])),
         "model_path": model_path,
-        "val_loss": float(top["best_val_loss"]),
-        "val_accuracy": float(top["best_val_accuracy"]),
+        "val_loss": float(_first_number(top.get("model_val_loss"), top["best_val_loss"])),
+        "val_accuracy": float(_first_number(top.get("model_val_accuracy"), top["best_val_accuracy"])),
         "image_size": info.get("image_size"),
         "color_mode": info.get("color_mode"),
         "profile": info.get("profile"),
-        "chosen_by": "lowest validation log loss (notebook 07)",
+        "chosen_by": "lowest validation log loss of the saved model (notebook 07)",
         "candidates": int(len(ranking)),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
