@@ -10,7 +10,8 @@ Prints, for the default variant (``utils.models.DEFAULT_VARIANT``) unless ``--va
    pipeline is never the bottleneck); and the tensors once more with ``tf.data``'s default
    options, whose autotuning thread stalls every new epoch (see ``utils/pipeline.py``);
 2. the achieved GFLOP/s (3 x forward FLOPs per image x images/s) against an estimate of the
-   CPU's fp32 peak (cores x clock x 32 FLOPs/cycle for AVX2 with two FMA units);
+   CPU's fp32 peak (cores x clock x 32 FLOPs/cycle for AVX2 with two FMA units) and against
+   what a large float32 matrix product measures on the same cores (NumPy and TensorFlow);
 3. the best from-scratch run of the profile found in ``logs/`` (written by notebook 04 or
    ``python -m utils.train``): validation accuracy and training time.
 
@@ -42,6 +43,32 @@ def cpu_peak_gflops() -> tuple[float, str]:
     ghz = (mhz or 2500.0) / 1000
     per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 16
     return cores * ghz * per_cycle, f"{cores} cores x {ghz:.2f} GHz x {per_cycle} FLOPs/cycle"
+
+
+def matmul_gflops(library: str, seconds: float = 5.0, size: int = 2048) -> float:
+    """GFLOP/s of a float32 2048x2048 matrix product on all cores, by NumPy (OpenBLAS) or TensorFlow.
+
+    NumPy's is the practical peak of this CPU; TensorFlow's shows what its own kernels reach.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    if library == "numpy":
+        def product():
+            return a @ a
+    else:
+        tensor = tf.constant(a)
+        compiled = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(tensor, tensor)))
+
+        def product():
+            return compiled().numpy()
+    product()
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        product()
+        runs += 1
+    return runs * 2 * size**3 / (time.perf_counter() - start) / 1e9
 
 
 def images_per_second(model, dataset, images: int, epochs: int) -> float:
@@ -114,8 +141,11 @@ def main() -> None:
           "  (the autotune thread's teardown wait, see utils/pipeline.py)")
     peak, how = cpu_peak_gflops()
     achieved = 3 * flops * max(pipeline_rate, tensor_rate) / 1e9
+    numpy_peak, tf_matmul = matmul_gflops("numpy"), matmul_gflops("tensorflow")
     print(f"  achieved: {achieved:.1f} GFLOP/s (3 x forward FLOPs x images/s); "
           f"estimated peak {peak:.0f} GFLOP/s ({how}): {100 * achieved / peak:.0f}% of peak")
+    print(f"  measured: a 2048x2048 float32 matmul reaches {numpy_peak:.0f} GFLOP/s in NumPy (OpenBLAS) and "
+          f"{tf_matmul:.0f} in TensorFlow; training reaches {100 * achieved / numpy_peak:.0f}% of the former")
     print(f"  one epoch of {int((frame['split'] == 'train').sum()):,} training images: "
           f"about {(frame['split'] == 'train').sum() / pipeline_rate:.0f} s at this rate")
 
