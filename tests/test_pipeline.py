@@ -45,7 +45,7 @@ def test_memory_cache_gives_the_same_images(manifest):
 @pytest.mark.parametrize("split, cache", [("train", None), ("train", "memory"), ("validation", "memory"), ("test", None)])
 def test_every_dataset_runs_without_the_autotune_thread(manifest, split, cache):
     # Keras makes a new iterator per epoch; with tf.data's autotuning thread on, tearing one down
-    # left both cores idle for 10 to 30 s per epoch in TensorFlow 2.21 (utils.pipeline).
+    # left both cores idle for about 10 s per epoch in TensorFlow 2.21 (utils.pipeline).
     ds = make_dataset(manifest, split, (16, 16), batch_size=8, cache=cache)
     assert ds.options().autotune.enabled is False
     images, _ = next(iter(ds))

@@ -145,7 +145,7 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
     that keeps its last epoch, like ``deeper``), best_val_loss, best_val_accuracy, best_epoch
     (the lowest validation loss over the epochs, the highest accuracy, and the epoch of that
     loss counted from 0: what TensorBoard shows, from the event files), epochs, params,
-    train_seconds. A run without run.json's scores is ranked by its best epoch. With
+    train_seconds. A run without run.json's scores gets its best epoch's as model_val_*. With
     ``profile``, only runs trained in that run profile are ranked: a one-epoch smoke run and a
     default run are not a fair comparison.
     """
@@ -161,14 +161,16 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
         if profile is not None and info.get("profile") != profile:
             continue
         best = group.loc[group["val_loss"].idxmin()]
+        best_val_loss = float(group["val_loss"].min())
+        best_val_accuracy = float(group["val_accuracy"].max()) if "val_accuracy" in group else np.nan
         rows.append({
             "run": run,
             "variant": info.get("variant", ""),
             "profile": info.get("profile", ""),
-            "model_val_loss": float(info.get("best_val_loss", np.nan)),
-            "model_val_accuracy": float(info.get("best_val_accuracy", np.nan)),
-            "best_val_loss": float(group["val_loss"].min()),
-            "best_val_accuracy": float(group["val_accuracy"].max()) if "val_accuracy" in group else np.nan,
+            "model_val_loss": float(info.get("best_val_loss", best_val_loss)),
+            "model_val_accuracy": float(info.get("best_val_accuracy", best_val_accuracy)),
+            "best_val_loss": best_val_loss,
+            "best_val_accuracy": best_val_accuracy,
             "best_epoch": int(best["epoch"]),
             "epochs": int(group["epoch"].nunique()),
             "params": info.get("params", np.nan),
@@ -177,16 +179,10 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
     columns = ["run", "variant", "profile", "model_val_loss", "model_val_accuracy", "best_val_loss",
                "best_val_accuracy", "best_epoch", "epochs", "params", "train_seconds"]
     table = pd.DataFrame(rows, columns=columns)
-    order = table.assign(_loss=table["model_val_loss"].fillna(table["best_val_loss"]))
-    order = order.sort_values(["_loss", "run"], kind="stable")
-    table = table.loc[order.index].reset_index(drop=True)
+    table = table.sort_values(["model_val_loss", "run"], kind="stable").reset_index(drop=True)
     table.index = table.index + 1
     table.index.name = "rank"
     return table
-
-
-def _first_number(*values) -> float:
-    return next((v for v in values if v is not None and not pd.isna(v)), np.nan)
 
 
 def best_json_path() -> Path:
@@ -217,8 +213,8 @@ def record_best_run(ranking: pd.DataFrame, logs_dir=None, path=None) -> dict:
         "run": str(top["run"]),
         "variant": info.get("variant", str(top["variant"])),
         "model_path": model_path,
-        "val_loss": float(_first_number(top.get("model_val_loss"), top["best_val_loss"])),
-        "val_accuracy": float(_first_number(top.get("model_val_accuracy"), top["best_val_accuracy"])),
+        "val_loss": float(top["model_val_loss"]),
+        "val_accuracy": float(top["model_val_accuracy"]),
         "image_size": info.get("image_size"),
         "color_mode": info.get("color_mode"),
         "profile": info.get("profile"),
