@@ -76,6 +76,19 @@ def test_overrides_change_the_input_and_unknown_names_are_refused():
         build_model("no_such_variant")
 
 
+def test_convs_per_block_sets_each_block_and_must_match_the_blocks():
+    from utils.models import build_gap_cnn
+
+    def conv_resolutions(model):
+        return [layer.output.shape[1] for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+    one_then_two = build_gap_cnn((32, 32, 3), filters=(8, 16, 32), convs_per_block=(1, 2, 2), augment=False)
+    assert conv_resolutions(one_then_two) == [32, 16, 16, 8, 8]
+    assert conv_resolutions(build_gap_cnn((32, 32, 3), filters=(8, 16), convs_per_block=2, augment=False)) == [32, 32, 16, 16]
+    with pytest.raises(ValueError, match="3 entries for 2 blocks"):
+        build_gap_cnn((32, 32, 3), filters=(8, 16), convs_per_block=(1, 2, 2))
+
+
 def test_dog_probability_reads_either_head():
     images = np.random.default_rng(0).uniform(0, 255, (5, 4, 4, 1)).astype("float32")
     inputs = keras.Input((4, 4, 1))
