@@ -1,4 +1,4 @@
-"""Where a variant's training time goes, layer by layer (notebook 04's "make the first layers cheap").
+"""Where a variant's training time goes, layer by layer (notebook 04, "Spend the FLOPs where the CPU is fast").
 
     python bench/layer_cost.py [--variant batchnorm_gap] [--variant deeper] [--batch 64] [--repeats 20]
                                [--set convs_per_block=2]
@@ -8,10 +8,12 @@ batch of the shape it sees in the model: one forward pass and the gradients with
 its input and its weights, as in a training step. Printed per layer: the output shape, the
 forward MFLOPs per image (``utils.models.count_flops``'s rule; 0 for layers it ignores), the
 milliseconds per batch, the GFLOP/s reached (3 x forward FLOPs per batch / time) and the share
-of the variant's total; then the totals per spatial resolution. ``--set NAME=VALUE`` changes a
-field or builder option of every variant timed (as ``utils.models.build_model``'s overrides do),
-e.g. ``--set convs_per_block=2`` for ``deeper`` with two convolutions in its first block too. Timings are medians of
+of the variant's total; then the totals per spatial resolution. Timings are medians of
 ``--repeats`` runs, so each figure is one measured number on this machine, not a model of it.
+
+``--set NAME=VALUE`` changes a field or builder option of every variant timed (as
+``utils.models.build_model``'s overrides do), e.g. ``--set convs_per_block=2`` for ``deeper``
+with two convolutions in its first block too.
 
 The point it makes: FLOPs are not time. On a CPU, the full-resolution layers (few channels,
 many pixels) run far below the speed of the narrow-image, many-channel ones, and
@@ -108,7 +110,7 @@ def main() -> None:
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     for name in args.variant or ["batchnorm_gap", "deeper"]:
         rows = layer_costs(name, args.batch, args.repeats, overrides)
-        total = sum(row["ms"] for row in rows)
+        total, total_flops = sum(row["ms"] for row in rows), sum(row["MFLOPs"] for row in rows)
         changed = "".join(f", {key}={value!r}" for key, value in overrides.items())
         print(f"\n{name}{changed}: forward + backward of each layer on a batch of {args.batch}, median of {args.repeats}")
         print(f"  {'layer':22s} {'output':>12s} {'MFLOPs':>7s} {'ms':>7s} {'GFLOP/s':>8s} {'share':>6s}")
@@ -116,12 +118,12 @@ def main() -> None:
             speed = f"{3 * row['MFLOPs'] * args.batch / row['ms']:8.0f}" if row["MFLOPs"] else " " * 8
             print(f"  {row['layer']:22s} {row['output']:>12s} {row['MFLOPs']:7.1f} {row['ms']:7.1f} {speed} "
                   f"{100 * row['ms'] / total:5.0f}%")
-        print(f"  {'total':22s} {'':>12s} {sum(r['MFLOPs'] for r in rows):7.1f} {total:7.1f}")
+        print(f"  {'total':22s} {'':>12s} {total_flops:7.1f} {total:7.1f}")
         print("  by input resolution:")
         for resolution in sorted({row["resolution"] for row in rows}, reverse=True):
             group = [row for row in rows if row["resolution"] == resolution]
             ms, flops = sum(r["ms"] for r in group), sum(r["MFLOPs"] for r in group)
-            print(f"    {resolution:3d}x{resolution:<3d} {100 * flops / max(1e-9, sum(r['MFLOPs'] for r in rows)):5.0f}% "
+            print(f"    {resolution:3d}x{resolution:<3d} {100 * flops / max(1e-9, total_flops):5.0f}% "
                   f"of the FLOPs, {100 * ms / total:5.0f}% of the time")
 
 
