@@ -6,18 +6,19 @@
 For each layer of each variant, a fresh copy of the layer (same configuration) is timed on a
 batch of the shape it sees in the model: one forward pass and the gradients with respect to
 its input and its weights, as in a training step. Printed per layer: the output shape, the
-forward MFLOPs per image (``utils.models.count_flops``'s rule; 0 for layers it ignores), the
+forward MFLOPs per image (``utils.models.layer_flops``; 0 for layers ``count_flops`` ignores), the
 milliseconds per batch, the GFLOP/s reached (3 x forward FLOPs per batch / time) and the share
 of the variant's total; then the totals per spatial resolution. Timings are medians of
 ``--repeats`` runs, so each figure is one measured number on this machine, not a model of it.
 
 ``--set NAME=VALUE`` changes a field or builder option of every variant timed (as
 ``utils.models.build_model``'s overrides do), e.g. ``--set convs_per_block=2`` for ``deeper``
-with two convolutions in its first block too.
+with two convolutions in every block, its first and last included.
 
 The point it makes: FLOPs are not time. On a CPU, the full-resolution layers (few channels,
 many pixels) run far below the speed of the narrow-image, many-channel ones, and
-BatchNormalization and ReLU, which ``count_flops`` ignores, cost as much as a convolution there.
+BatchNormalization and ReLU, which ``count_flops`` ignores, cost as much as a convolution there;
+the last, 4x4 layers are slow per FLOP too (little work per weight).
 
 Run it on an otherwise idle machine.
 """
@@ -64,26 +65,23 @@ def time_layer(layer, input_shape, batch: int, repeats: int, input_gradient: boo
 
 def layer_costs(name: str, batch: int, repeats: int, overrides: dict | None = None):
     """One row per timed layer of variant ``name``: layer, output shape, MFLOPs/image, ms/batch."""
-    import keras
     from keras import layers
 
-    from utils.models import _leaf_layers, build_model, count_flops
+    from utils.models import _leaf_layers, build_model, layer_flops
 
     model = build_model(name, compile=False, **(overrides or {}))
     rows, weights_before = [], False
     for layer in _leaf_layers(model):
-        if isinstance(layer, (layers.InputLayer, layers.Dropout)) or layer.name == "augmentation":
+        if isinstance(layer, (layers.InputLayer, layers.Dropout)):
             continue
         if type(layer).__module__.startswith("keras.src.layers.preprocessing") and \
                 not isinstance(layer, layers.Rescaling):
-            continue  # the random augmentation layers: measured separately by bench/training.py's runs
-        single = keras.Sequential([keras.Input(layer.input.shape[1:]), layer.__class__.from_config(layer.get_config())])
-        flops = count_flops(single) if isinstance(layer, (layers.Conv2D, layers.Dense)) else 0
+            continue  # the random augmentation layers: only in bench/training.py's whole training steps
         rows.append({
             "layer": type(layer).__name__,
             "output": "x".join(str(d) for d in layer.output.shape[1:]),
             "resolution": layer.input.shape[1] if len(layer.input.shape) == 4 else 1,
-            "MFLOPs": flops / 1e6,
+            "MFLOPs": layer_flops(layer) / 1e6,
             "ms": time_layer(layer, tuple(layer.input.shape[1:]), batch, repeats, input_gradient=weights_before),
         })
         weights_before = weights_before or bool(layer.trainable_weights)

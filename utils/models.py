@@ -240,6 +240,22 @@ def _leaf_layers(model):
             yield layer
 
 
+def layer_flops(layer) -> int:
+    """Forward-pass FLOPs of one built layer for one image, by :func:`count_flops`'s rule (notebook 04)."""
+    if isinstance(layer, layers.DepthwiseConv2D):
+        _, h, w, c_out = layer.output.shape
+        kh, kw = layer.kernel_size
+        return int(2 * h * w * c_out * kh * kw)
+    if isinstance(layer, layers.Conv2D):
+        _, h, w, c_out = layer.output.shape
+        c_in = layer.input.shape[-1]
+        kh, kw = layer.kernel_size
+        return int(2 * h * w * c_out * kh * kw * c_in // layer.groups)
+    if isinstance(layer, layers.Dense):
+        return int(2 * int(layer.input.shape[-1]) * layer.units)
+    return 0
+
+
 def count_flops(model: keras.Model) -> int:
     """Floating-point operations of one forward pass for one image, from the layer shapes (notebook 04).
 
@@ -247,20 +263,7 @@ def count_flops(model: keras.Model) -> int:
     hold almost all the work); pooling, activations and normalisation are ignored. A training
     step costs about three times this (forward, and two matrix products backward).
     """
-    total = 0
-    for layer in _leaf_layers(model):
-        if isinstance(layer, layers.Conv2D) and not isinstance(layer, layers.DepthwiseConv2D):
-            _, h, w, c_out = layer.output.shape
-            c_in = layer.input.shape[-1]
-            kh, kw = layer.kernel_size
-            total += 2 * h * w * c_out * kh * kw * c_in // layer.groups
-        elif isinstance(layer, layers.DepthwiseConv2D):
-            _, h, w, c_out = layer.output.shape
-            kh, kw = layer.kernel_size
-            total += 2 * h * w * c_out * kh * kw
-        elif isinstance(layer, layers.Dense):
-            total += 2 * int(layer.input.shape[-1]) * layer.units
-    return int(total)
+    return sum(layer_flops(layer) for layer in _leaf_layers(model))
 
 
 def variant_table(names=None):
