@@ -55,22 +55,24 @@ class Variant:
 
 
 def _conv_pool_blocks(x, filters, batchnorm=False, convs_per_block=1, bn_momentum=0.9):
+    """Blocks of convolutions and a 2x2 max pooling; layers named ``block<b>_conv<i>``, ``_bn<i>``, ``_relu<i>``, ``_pool``."""
     if isinstance(convs_per_block, int):
         convs_per_block = (convs_per_block,) * len(filters)
     if len(convs_per_block) != len(filters):
         raise ValueError(f"convs_per_block has {len(convs_per_block)} entries for {len(filters)} blocks.")
-    for width, convs in zip(filters, convs_per_block):
-        for _ in range(convs):
+    for block, (width, convs) in enumerate(zip(filters, convs_per_block), start=1):
+        for i in range(1, convs + 1):
+            name = f"block{block}_"
             if batchnorm:
                 # The convolution's bias is redundant before BatchNormalization (it has its own shift).
-                x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
+                x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"{name}conv{i}")(x)
                 # momentum 0.9 (Keras's default is 0.99): with ~50 steps an epoch, the running
                 # statistics used at prediction time must follow the fast-changing weights.
-                x = layers.BatchNormalization(momentum=bn_momentum)(x)
-                x = layers.Activation("relu")(x)
+                x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}bn{i}")(x)
+                x = layers.Activation("relu", name=f"{name}relu{i}")(x)
             else:
-                x = layers.Conv2D(width, 3, padding="same", activation="relu")(x)
-        x = layers.MaxPooling2D(2)(x)
+                x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"{name}conv{i}")(x)
+        x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
     return x
 
 
@@ -96,9 +98,9 @@ def build_seed_cnn(input_shape, filters=(32, 64, 128, 128), dense=128, dropout=0
         x = augmentation_layers()(x)
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
     x = _conv_pool_blocks(x, filters)
-    x = layers.Flatten()(x)
-    x = layers.Dense(dense, activation="relu")(x)
-    x = layers.Dropout(dropout)(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(dense, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -116,8 +118,8 @@ def build_gap_cnn(input_shape, filters=(32, 64, 128, 256), convs_per_block=1, dr
         x = augmentation_layers()(x)
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
     x = _conv_pool_blocks(x, filters, batchnorm=True, convs_per_block=convs_per_block, bn_momentum=bn_momentum)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(dropout)(x)
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -286,8 +288,12 @@ def variant_table(names=None):
     return pd.DataFrame(rows).set_index("variant")
 
 
-def layer_table(model: keras.Model) -> "pd.DataFrame":
-    """Each layer's type, output shape and parameter count, without the session-dependent names (notebook 03)."""
+def layer_table(model: keras.Model, names: bool = False) -> "pd.DataFrame":
+    """Each layer's type, output shape and parameter count (and its name if ``names``) (notebook 03).
+
+    Two models with equal tables are the same architecture: notebooks 03 and 04 compare the
+    models they write out with the registry's this way.
+    """
     import pandas as pd
 
     rows = []
@@ -295,6 +301,7 @@ def layer_table(model: keras.Model) -> "pd.DataFrame":
         if isinstance(layer, layers.InputLayer):
             continue
         shape = tuple(layer.output.shape[1:])
-        rows.append({"layer": type(layer).__name__, "output shape": "x".join(map(str, shape)),
-                     "params": layer.count_params()})
+        row = {"layer": type(layer).__name__, "output shape": "x".join(map(str, shape)),
+               "params": layer.count_params()}
+        rows.append({"name": layer.name, **row} if names else row)
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
