@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))  # utils, when the project is not pip-installed
 OUTPUT_DIR = ROOT / "build" / "executed"
+KERNEL_LOGS = ROOT / "build" / "kernel-logs"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -43,11 +44,17 @@ def failure_message(error: CellExecutionError) -> str:
 def kernel_manager():
     """A kernel manager on IPC sockets where the system has them: no "running over TCP
     without encryption" warning, and nothing listens on a network port."""
-    from jupyter_client.manager import KernelManager
+    import uuid
 
-    if os.name == "posix":
-        return KernelManager(kernel_name="python3", transport="ipc")
-    return KernelManager(kernel_name="python3")
+    from jupyter_client.manager import KernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    if os.name != "posix":
+        return KernelManager(kernel_name="python3")
+    runtime = Path(jupyter_runtime_dir())
+    runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # An absolute socket path: the kernel runs in the notebook's folder, this script may not.
+    return KernelManager(kernel_name="python3", transport="ipc", ip=str(runtime / f"series-{uuid.uuid4().hex[:12]}"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,13 +96,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"- {path.name} ...", end=" ", flush=True)
         start = time.perf_counter()
+        # The kernel's own stderr (TensorFlow's C++ start-up lines, the kernel's log) goes to a
+        # log file, not the terminal: what a cell prints is in the executed notebook.
+        KERNEL_LOGS.mkdir(parents=True, exist_ok=True)
+        kernel_log = KERNEL_LOGS / f"{path.stem}.kernel.log"
         try:
-            client.execute()
+            with open(kernel_log, "wb") as log:
+                client.execute(stderr=log)
         except CellExecutionError as error:
             print("FAILED")
             print(f"\n{path.name} stopped with {failure_message(error)}", file=sys.stderr)
             print(f"Fix that and run again (open {path.name} in JupyterLab to see the cell); "
                   "nothing was written for this notebook.", file=sys.stderr)
+            return 1
+        except RuntimeError as error:  # the kernel died (out of memory?) or did not start
+            print("FAILED")
+            print(f"\n{path.name}: the kernel stopped ({error}); its log is {os.path.relpath(kernel_log)}.",
+                  file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             print("interrupted")
