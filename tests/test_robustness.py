@@ -557,3 +557,19 @@ def test_sub_folders_hidden_files_and_unreadable_images_are_listed(images, jpegs
     report = scan_images(images, show_progress=False).report()
     assert "skipped more/: a folder" in report and "skipped .DS_Store: a hidden file" in report
     assert "skipped 8.jpg: corrupt" in report and "object at 0x" not in report
+
+
+def test_a_read_only_output_folder_is_refused_before_work(capsys, tiny_model, images, tmp_path, monkeypatch):
+    import utils.submit
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):  # root may write anywhere: ask as a learner's account would be answered
+        monkeypatch.setattr(utils.submit.os, "access", lambda path, mode: Path(path) != folder)
+    try:
+        code, out, err = submit(capsys, "--model", tiny_model, "--images", images, "--out", folder / "s.csv")
+    finally:
+        folder.chmod(0o755)
+    assert code == 2 and "read-only" in err and "Model:" not in out
+    assert list(folder.iterdir()) == []
