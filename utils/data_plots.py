@@ -47,8 +47,25 @@ def plot_image_sizes(frame: pd.DataFrame):
     right.hist(frame["width"] / frame["height"], bins=30)
     right.set_xlabel("width / height")
     right.set_title("Aspect ratios")
+    sizes = frame[["width", "height"]].drop_duplicates()
+    if len(sizes) == 1:  # e.g. a sample resized before we got it: say so instead of a lone dot
+        width, height = sizes.iloc[0]
+        note = f"all {len(frame):,} images are {width}x{height}:\none point, nothing to compare"
+        left.text(0.5, 0.15, note, transform=left.transAxes, ha="center", fontsize=9)
+        right.set_title(f"Aspect ratios: every one is {width / height:.2f}")
     fig.tight_layout()
     return fig
+
+
+def image_size_summary(frame: pd.DataFrame) -> dict:
+    """How many distinct (width, height) pairs ``frame`` has, and their range (notebook 01)."""
+    return {
+        "images": int(len(frame)),
+        "distinct_sizes": int(len(frame[["width", "height"]].drop_duplicates())),
+        "min_width": int(frame["width"].min()), "max_width": int(frame["width"].max()),
+        "min_height": int(frame["height"].min()), "max_height": int(frame["height"].max()),
+        "median_width": float(frame["width"].median()), "median_height": float(frame["height"].median()),
+    }
 
 
 def plot_loader_comparison(results: pd.DataFrame):

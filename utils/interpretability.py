@@ -202,7 +202,7 @@ def plot_filters(kernel: np.ndarray, columns: int = 8, max_filters: int = 32, ti
 
     tiles = filters_as_images(kernel)[:max_filters]
     rows = int(np.ceil(len(tiles) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns, rows + 0.4), dpi=80, squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns, rows + 0.4), dpi=110, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, tile in zip(axes.ravel(), tiles):
@@ -215,7 +215,7 @@ def plot_feature_maps(maps: dict[str, np.ndarray], channels: int = 6, title: str
     """One row per layer, the first ``channels`` channels of its output (notebook 06)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(maps), channels, figsize=(8, 1.4 * len(maps) + 0.4), dpi=80, squeeze=False)
+    fig, axes = plt.subplots(len(maps), channels, figsize=(8, 1.4 * len(maps) + 0.4), dpi=110, squeeze=False)
     for row, (name, fmap) in zip(axes, maps.items()):
         # The most active channels say most about what the layer saw.
         order = np.argsort(-fmap.reshape(-1, fmap.shape[-1]).mean(axis=0))[:channels]
@@ -244,7 +244,7 @@ def plot_heatmaps(model: keras.Model, rows, image_size, color_mode: str = "rgb",
     if not rows:
         return None
     n_rows = int(np.ceil(len(rows) / columns))
-    fig, axes = plt.subplots(n_rows, columns, figsize=(8, 2.2 * n_rows + 0.4), dpi=80, squeeze=False)
+    fig, axes = plt.subplots(n_rows, columns, figsize=(8, 2.2 * n_rows + 0.4), dpi=110, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, row in zip(axes.ravel(), rows):

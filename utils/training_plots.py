@@ -11,26 +11,56 @@ import numpy as np
 import pandas as pd
 
 FIGSIZE = (8, 3.4)
-DPI = 72
+DPI = 110
 
 
-def overfitting_epoch(history: pd.DataFrame, tolerance: float = 0.0) -> int | None:
-    """The epoch (1-based) after which validation loss stops improving while training loss falls (notebook 03).
+def overfitting_noise(history: pd.DataFrame) -> float:
+    """How much validation loss moves from one epoch to the next on its own: the median change (at least 0.01)."""
+    val = history["val_loss"].to_numpy(dtype=float)
+    return max(0.01, float(np.median(np.abs(np.diff(val))))) if len(val) > 1 else 0.01
 
-    That is the epoch of the best validation loss, when a later epoch has a lower training loss
-    and a higher validation loss; ``None`` when validation loss is still falling at the end.
+
+def overfitting_epoch(history: pd.DataFrame, min_epochs: int = 3, tolerance: float | None = None) -> int | None:
+    """The epoch (1-based) of the lowest validation loss, if the run overfits after it (notebook 03); else ``None``.
+
+    A run overfits when, after its lowest validation loss, at least ``min_epochs`` epochs
+    follow, the last ``min_epochs`` of them all sit more than ``tolerance`` above that minimum
+    (default: :func:`overfitting_noise`, the loss's own epoch-to-epoch wobble), and training
+    loss is lower at the end than at the minimum. One bad epoch, or a rise within the
+    noise, is not overfitting.
     """
     if "val_loss" not in history or len(history) < 2:
         return None
-    val = history["val_loss"].to_numpy()
-    train = history["loss"].to_numpy()
+    val = history["val_loss"].to_numpy(dtype=float)
+    train = history["loss"].to_numpy(dtype=float)
+    tolerance = overfitting_noise(history) if tolerance is None else tolerance
     best = int(np.argmin(val))
-    if best == len(val) - 1:
+    after = val[best + 1:]
+    if len(after) < min_epochs:
         return None
-    later = slice(best + 1, None)
-    if np.any(train[later] < train[best]) and np.any(val[later] > val[best] + tolerance):
+    if np.all(after[-min_epochs:] > val[best] + tolerance) and train[-1] < train[best]:
         return best + 1
     return None
+
+
+def describe_fit(history: pd.DataFrame) -> str:
+    """One sentence, from the numbers, on whether the learning curves show overfitting (notebooks 03, 04)."""
+    val = history["val_loss"].to_numpy(dtype=float)
+    best = int(np.argmin(val))
+    noise = overfitting_noise(history)
+    start = overfitting_epoch(history)
+    if len(history) < 2:
+        return "One epoch draws no curve: there is nothing to read yet."
+    if start is not None:
+        return (f"Validation loss was lowest at epoch {start} ({val[best]:.3f}) and ended at {val[-1]:.3f}, more "
+                f"than its epoch-to-epoch wobble ({noise:.3f}) above that for the last epochs, while training loss "
+                f"kept falling: the model overfits from epoch {start} on, and the figure shades that part.")
+    if best == len(val) - 1:
+        return (f"Validation loss was still at its lowest in the last epoch ({val[-1]:.3f}): no overfitting yet, so "
+                "nothing is shaded; this run could have trained longer.")
+    return (f"Validation loss was lowest at epoch {best + 1} ({val[best]:.3f}) and ended at {val[-1]:.3f}: within "
+            f"or barely above its epoch-to-epoch wobble ({noise:.3f}), so the figure shades nothing; no clear "
+            "overfitting.")
 
 
 def plot_learning_curves(history: pd.DataFrame, title: str | None = None):
