@@ -254,8 +254,8 @@ def plot_dense_layer(feature_maps, weights, bias, class_names=("cat", "dog")):
     probabilities = np.exp(scores - scores.max())
     probabilities /= probabilities.sum()
     channels = maps.shape[-1]
-    fig = plt.figure(figsize=(10, 7.2))
-    grid = fig.add_gridspec(4, max(channels, 4), height_ratios=[1.1, 0.9, 0.9, 1.2], hspace=0.9)
+    fig = plt.figure(figsize=(10, 7.6))
+    grid = fig.add_gridspec(4, max(channels, 4), height_ratios=[1.1, 0.9, 0.9, 1.3], hspace=1.0, wspace=0.6)
     for c in range(channels):
         ax = fig.add_subplot(grid[0, c])
         ax.imshow(maps[:, :, c], cmap="viridis", interpolation="nearest")
@@ -279,11 +279,15 @@ def plot_dense_layer(feature_maps, weights, bias, class_names=("cat", "dog")):
     out.bar(class_names, scores, color=colours[: len(class_names)])
     out.axhline(0, color="black", lw=0.6)
     out.set(title="scores z = x . w + b", ylabel="score")
+    low, high = min(scores.min(), 0), max(scores.max(), 0)
+    out.set_ylim(low - 0.25 * (high - low or 1), high + 0.25 * (high - low or 1))
     for k, value in enumerate(scores):
-        out.annotate(f"{value:.2f}", (k, value), ha="center", va="bottom" if value >= 0 else "top", fontsize=9)
+        out.annotate(f"{value:+.3f}", (k, value), xytext=(0, 3 if value >= 0 else -3), textcoords="offset points",
+                     ha="center", va="bottom" if value >= 0 else "top", fontsize=9)
     prob = fig.add_subplot(grid[3, max(channels, 4) // 2:])
     prob.bar(class_names, probabilities, color=colours[: len(class_names)])
-    prob.set(title="softmax(z): the two outputs", ylim=(0, 1), ylabel="probability")
+    prob.set(title="softmax(z): the two outputs", ylim=(0, 1.2), ylabel="probability")
+    prob.axhline(1, color="grey", lw=0.5, linestyle=":")
     for k, value in enumerate(probabilities):
         prob.annotate(f"{value:.3f}", (k, value), ha="center", va="bottom", fontsize=9)
     return fig

@@ -70,10 +70,16 @@ def image_size_summary(frame: pd.DataFrame) -> dict:
 
 def plot_loader_comparison(results: pd.DataFrame):
     """Bar charts of images/s and memory growth for each loader."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 2.8))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.45 * len(results) + 1.4), sharey=True)
     left.barh(results["loader"], results["images_per_s"], color="#4f7fb8")
     left.set_xlabel("images per second (higher is better)")
     right.barh(results["loader"], results["growth_mb"], color="#d98c3f")
     right.set_xlabel("memory growth while loading, MB (lower is better)")
+    for ax, column, fmt in ((left, "images_per_s", "{:,.0f}"), (right, "growth_mb", "{:,.0f}")):
+        for y, value in enumerate(results[column]):
+            ax.annotate(fmt.format(value), (value, y), xytext=(3, 0), textcoords="offset points", va="center",
+                        fontsize=8)
+        ax.margins(x=0.18)
+        ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig

@@ -174,35 +174,41 @@ def effect_of(result, reference) -> pd.DataFrame:
     return table.round(3)
 
 
-def plot_augmented(image, augmentation, n: int = 6, seed: int = 0):
-    """``n`` random versions of one image (H, W, C in [0, 255]) through ``augmentation`` (notebook 04)."""
+def plot_augmented(image, augmentation, n: int = 7, seed: int = 0, columns: int = 4):
+    """The original image (H, W, C in [0, 255]) and ``n`` random versions of it through ``augmentation`` (notebook 04)."""
     import keras
 
     keras.utils.set_random_seed(seed)
     batch = np.repeat(np.asarray(image, dtype="float32")[None], n, axis=0)
     augmented = np.asarray(augmentation(batch, training=True))
-    fig, axes = plt.subplots(1, n + 1, figsize=(8, 8 / (n + 1) + 0.5), dpi=DPI)
-    for ax, picture, title in zip(axes, [image, *augmented], ["original", *[f"random {i + 1}" for i in range(n)]]):
+    rows = -(-(n + 1) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.1 * rows), dpi=DPI, squeeze=False)
+    pictures = [image, *augmented]
+    titles = ["original", *[f"random {i + 1}" for i in range(n)]]
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, picture, title in zip(axes.ravel(), pictures, titles):
         picture = np.clip(np.asarray(picture), 0, 255).astype("uint8")
         ax.imshow(picture.squeeze(), cmap="gray" if picture.shape[-1] == 1 else None)
-        ax.set_title(title, fontsize=8)
-        ax.axis("off")
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_learning_rate(variant, steps_per_epoch: int, epochs: int | None = None):
+def plot_learning_rate(variant, steps_per_epoch: int, epochs: int | None = None, schedule=None):
     """The learning rate of every training step of ``variant``, against epochs (notebook 04).
 
-    Uses :func:`utils.training.learning_rate_schedule`, the schedule ``train_variant`` trains with.
+    ``schedule`` (a float or a Keras schedule) defaults to :func:`utils.training.learning_rate_schedule`,
+    the one ``train_variant`` trains with.
     """
     from utils.training import learning_rate_schedule
 
     epochs = epochs or variant.epochs
-    schedule = learning_rate_schedule(variant, steps_per_epoch, epochs)
+    if schedule is None:
+        schedule = learning_rate_schedule(variant, steps_per_epoch, epochs)
     steps = np.arange(steps_per_epoch * epochs)
     rates = np.array([float(schedule(step)) for step in steps]) if callable(schedule) else np.full(len(steps), schedule)
-    fig, ax = plt.subplots(figsize=(6, 2.6), dpi=DPI)
+    fig, ax = plt.subplots(figsize=(6.5, 2.8), dpi=DPI)
     ax.plot(steps / steps_per_epoch, rates)
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
