@@ -258,10 +258,11 @@ def _is_dataset(x) -> bool:
 # Size and cost
 
 
-def _leaf_layers(model):
+def leaf_layers(model):
+    """Every layer of ``model``, with nested models (the augmentation) opened up, in order."""
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer)
+            yield from leaf_layers(layer)
         else:
             yield layer
 
@@ -289,7 +290,7 @@ def count_flops(model: keras.Model) -> int:
     hold almost all the work); pooling, activations and normalisation are ignored. A training
     step costs about three times this (forward, and two matrix products backward).
     """
-    return sum(layer_flops(layer) for layer in _leaf_layers(model))
+    return sum(layer_flops(layer) for layer in leaf_layers(model))
 
 
 def variant_table(names=None):
