@@ -27,65 +27,9 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def time_layer(layer, input_shape, batch: int, repeats: int, input_gradient: bool = True) -> float:
-    """Median milliseconds of a forward pass plus the input and weight gradients of a copy of ``layer``.
-
-    ``input_gradient=False`` skips the gradient with respect to the input, which training does
-    not compute for the layers before the first trainable weight.
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    copy = layer.__class__.from_config(layer.get_config())
-    x = tf.random.uniform((batch, *input_shape), maxval=255.0)
-    copy.build((batch, *input_shape))
-
-    @tf.function
-    def step(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(copy(x, training=True))
-        sources = [x, *copy.trainable_weights] if input_gradient else list(copy.trainable_weights)
-        return tape.gradient(loss, sources) if sources else loss
-
-    step(x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step(x)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1000
-
-
-def layer_costs(name: str, batch: int, repeats: int, overrides: dict | None = None):
-    """One row per timed layer of variant ``name``: layer, output shape, MFLOPs/image, ms/batch."""
-    from keras import layers
-
-    from utils.models import _leaf_layers, build_model, layer_flops
-
-    model = build_model(name, compile=False, **(overrides or {}))
-    rows, weights_before = [], False
-    for layer in _leaf_layers(model):
-        if isinstance(layer, (layers.InputLayer, layers.Dropout)):
-            continue
-        if type(layer).__module__.startswith("keras.src.layers.preprocessing") and \
-                not isinstance(layer, layers.Rescaling):
-            continue  # the random augmentation layers: only in bench/training.py's whole training steps
-        rows.append({
-            "layer": type(layer).__name__,
-            "output": "x".join(str(d) for d in layer.output.shape[1:]),
-            "resolution": layer.input.shape[1] if len(layer.input.shape) == 4 else 1,
-            "MFLOPs": layer_flops(layer) / 1e6,
-            "ms": time_layer(layer, tuple(layer.input.shape[1:]), batch, repeats, input_gradient=weights_before),
-        })
-        weights_before = weights_before or bool(layer.trainable_weights)
-    return rows
 
 
 def main() -> None:
@@ -104,17 +48,22 @@ def main() -> None:
     for item in args.set:
         key, _, value = item.partition("=")
         overrides[key.strip()] = ast.literal_eval(value.strip())
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
+    from utils.cpu_speed import cpu_description
+
+    tf.get_logger().setLevel("ERROR")  # one tf.function per timed layer: retracing is expected
+    print(f"Machine: {cpu_description()}; "
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    from utils.cpu_speed import layer_costs
+
     for name in args.variant or ["batchnorm_gap", "deeper"]:
-        rows = layer_costs(name, args.batch, args.repeats, overrides)
+        rows = layer_costs(name, args.batch, args.repeats, overrides).to_dict("records")
         total, total_flops = sum(row["ms"] for row in rows), sum(row["MFLOPs"] for row in rows)
         changed = "".join(f", {key}={value!r}" for key, value in overrides.items())
         print(f"\n{name}{changed}: forward + backward of each layer on a batch of {args.batch}, median of {args.repeats}")
         print(f"  {'layer':22s} {'output':>12s} {'MFLOPs':>7s} {'ms':>7s} {'GFLOP/s':>8s} {'share':>6s}")
         for row in rows:
             speed = f"{3 * row['MFLOPs'] * args.batch / row['ms']:8.0f}" if row["MFLOPs"] else " " * 8
-            print(f"  {row['layer']:22s} {row['output']:>12s} {row['MFLOPs']:7.1f} {row['ms']:7.1f} {speed} "
+            print(f"  {row['type']:22s} {row['output']:>12s} {row['MFLOPs']:7.1f} {row['ms']:7.1f} {speed} "
                   f"{100 * row['ms'] / total:5.0f}%")
         print(f"  {'total':22s} {'':>12s} {total_flops:7.1f} {total:7.1f}")
         print("  by input resolution:")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -43,32 +42,6 @@ def cpu_peak_gflops() -> tuple[float, str]:
     ghz = (mhz or 2500.0) / 1000
     per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 16
     return cores * ghz * per_cycle, f"{cores} cores x {ghz:.2f} GHz x {per_cycle} FLOPs/cycle"
-
-
-def matmul_gflops(library: str, seconds: float = 5.0, size: int = 2048) -> float:
-    """GFLOP/s of a float32 2048x2048 matrix product on all cores, by NumPy (OpenBLAS) or TensorFlow.
-
-    NumPy's is the practical peak of this CPU; TensorFlow's shows what its own kernels reach.
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
-    if library == "numpy":
-        def product():
-            return a @ a
-    else:
-        tensor = tf.constant(a)
-        compiled = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(tensor, tensor)))
-
-        def product():
-            return compiled().numpy()
-    product()
-    runs, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        product()
-        runs += 1
-    return runs * 2 * size**3 / (time.perf_counter() - start) / 1e9
 
 
 def images_per_second(model, dataset, images: int, epochs: int) -> float:
@@ -101,7 +74,9 @@ def main() -> None:
     parser.add_argument("--profile", default="default")
     args = parser.parse_args()
 
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
+    from utils.cpu_speed import cpu_description
+
+    print(f"Machine: {cpu_description()}; "
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     variant = get_variant(args.variant)
     frame = load_manifest(args.profile)
@@ -141,6 +116,8 @@ def main() -> None:
           "  (the autotune thread's teardown wait, see utils/pipeline.py)")
     peak, how = cpu_peak_gflops()
     achieved = 3 * flops * max(pipeline_rate, tensor_rate) / 1e9
+    from utils.cpu_speed import matmul_gflops
+
     numpy_peak, tf_matmul = matmul_gflops("numpy"), matmul_gflops("tensorflow")
     print(f"  achieved: {achieved:.1f} GFLOP/s (3 x forward FLOPs x images/s); "
           f"estimated peak {peak:.0f} GFLOP/s ({how}): {100 * achieved / peak:.0f}% of peak")

@@ -1,28 +1,31 @@
-"""bench/layer_cost.py: its per-layer rows add up to the model it times (not its timings, which vary)."""
+"""utils.cpu_speed (appendix notebook 09, bench/layer_cost.py): per-layer rows, FLOPs and shares (not timings, which vary)."""
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-from utils.models import build_model, count_flops
-
-
-@pytest.fixture(scope="module")
-def layer_cost():
-    path = Path(__file__).resolve().parent.parent / "bench" / "layer_cost.py"
-    spec = importlib.util.spec_from_file_location("layer_cost", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("overrides", [{}, {"convs_per_block": 2}])
-def test_rows_cover_every_flop_and_overrides_reach_the_model(layer_cost, overrides):
-    rows = layer_cost.layer_costs("deeper", batch=2, repeats=1, overrides=overrides)
-    model = build_model("deeper", compile=False, **overrides)
-    assert sum(row["MFLOPs"] for row in rows) == pytest.approx(count_flops(model) / 1e6)
-    convs_at_64 = [row for row in rows if row["layer"] == "Conv2D" and row["resolution"] == 64]
+def test_layer_costs_time_every_layer_with_its_own_flops(overrides):
+    from utils.cpu_speed import by_resolution, layer_costs
+
+    costs = layer_costs("deeper", batch=2, repeats=1, overrides=overrides)
+    first = costs.set_index("layer").loc["block1_conv1"]
+    assert first["MFLOPs"] == pytest.approx(2 * 64 * 64 * 16 * 3 * 3 * 3 / 1e6)  # by hand
+    assert first["output"] == "64x64x16" and first["resolution"] == 64
+    convs_at_64 = costs[(costs["type"] == "Conv2D") & (costs["resolution"] == 64)]
     assert len(convs_at_64) == (2 if overrides else 1)
-    assert all(row["ms"] > 0 for row in rows)
+    assert "block5_conv2" in set(costs["layer"]) if overrides else "block5_conv2" not in set(costs["layer"])
+    assert not costs["type"].isin(["RandomFlip", "RandomRotation", "Dropout"]).any()
+    assert (costs["ms"] > 0).all()
+    assert costs["share of time"].sum() == pytest.approx(1.0)
+    summary = by_resolution(costs)
+    assert list(summary.index[:2]) == ["64x64", "32x32"] and summary["share of FLOPs"].sum() == pytest.approx(1.0)
+
+
+def test_cpu_description_names_the_vector_instructions():
+    from utils.cpu_speed import cpu_description
+
+    text = cpu_description()
+    assert "logical CPUs" in text
+    flags = open("/proc/cpuinfo").read() if __import__("os").path.exists("/proc/cpuinfo") else ""
+    assert ("AVX2" in text) == (" avx2" in flags)

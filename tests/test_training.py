@@ -57,11 +57,28 @@ def test_confusion_matrix_and_most_confidently_wrong():
     assert wrong["p_wrong"].tolist() == pytest.approx([0.99, 0.7])
 
 
-def test_overfitting_is_found_only_when_validation_loss_turns_up():
-    rising = pd.DataFrame({"loss": [0.7, 0.5, 0.3, 0.2], "val_loss": [0.7, 0.55, 0.6, 0.7]})
-    assert overfitting_epoch(rising) == 2
+def test_overfitting_is_found_only_when_validation_loss_stays_up_beyond_its_noise():
+    from utils.training_plots import describe_fit
+
+    sustained = pd.DataFrame({"loss": [0.7, 0.5, 0.4, 0.3, 0.25, 0.2],
+                              "val_loss": [0.70, 0.55, 0.54, 0.62, 0.66, 0.71]})
+    assert overfitting_epoch(sustained) == 3
+    assert "overfits from epoch 3" in describe_fit(sustained)
     falling = pd.DataFrame({"loss": [0.7, 0.5, 0.3], "val_loss": [0.7, 0.6, 0.5]})
     assert overfitting_epoch(falling) is None
+    assert "still at its lowest" in describe_fit(falling)
+    # one bad epoch after the minimum, then back down: not overfitting
+    spike = pd.DataFrame({"loss": [0.7, 0.5, 0.4, 0.3, 0.25, 0.2],
+                          "val_loss": [0.70, 0.55, 0.50, 0.80, 0.52, 0.51]})
+    assert overfitting_epoch(spike) is None
+    # a rise smaller than the curve's own epoch-to-epoch wobble: not overfitting
+    wobbly = pd.DataFrame({"loss": [0.7, 0.6, 0.5, 0.4, 0.35, 0.3, 0.25],
+                           "val_loss": [0.70, 0.60, 0.68, 0.58, 0.60, 0.605, 0.61]})
+    assert overfitting_epoch(wobbly) is None
+    assert "shades nothing" in describe_fit(wobbly)
+    # too few epochs after the minimum to call it
+    short = pd.DataFrame({"loss": [0.7, 0.5, 0.3, 0.2], "val_loss": [0.7, 0.55, 0.6, 0.7]})
+    assert overfitting_epoch(short) is None
 
 
 def test_learning_rate_schedules_rise_peak_and_decay_where_documented():

@@ -12,7 +12,7 @@ import pandas as pd
 from utils.tensorboard_logs import epoch_metrics
 
 
-def plot_validation_curves(scalars: pd.DataFrame, runs=None, figsize=(8, 4), dpi=80):
+def plot_validation_curves(scalars: pd.DataFrame, runs=None, figsize=(8, 4), dpi=100):
     """One figure, two panels: validation log loss and accuracy per epoch, one line per run.
 
     ``scalars`` is :func:`utils.tensorboard_logs.read_scalars` output; ``runs`` orders and

@@ -157,7 +157,7 @@ def plot_sliding_window_sequence(image, kernel, steps, strides=1):
     return fig
 
 
-def sliding_window_animation(image, kernel, strides=1, max_frames=40, dpi=60, interval=500):
+def sliding_window_animation(image, kernel, strides=1, max_frames=40, dpi=100, interval=500):
     """The slide as an HTML/JavaScript player (``FuncAnimation.to_jshtml``): returns the HTML."""
     feature_map = conv.conv2d_loop(image, kernel, strides)
     frames = min(feature_map.size, max_frames)
@@ -205,19 +205,91 @@ def plot_feature_maps(maps, title=None, max_maps=8, cols=8, height=1.6, names=No
     return fig
 
 
-def plot_side_by_side(images, titles, cmap="gray", suptitle=None, symmetric=False):
-    """A few 2-D maps next to each other with their shapes in the titles."""
+def plot_side_by_side(images, titles, cmap="gray", suptitle=None, symmetric=False, same_scale=False):
+    """A few 2-D maps next to each other with their shapes in the titles.
+
+    Each map gets its own colour scale unless ``same_scale=True``: then one scale (the
+    smallest and largest value over all maps) is used for all, with a colour bar, so equal
+    colours mean equal values across the panels (e.g. max against average pooling).
+    """
     fig, axes = _axes_row(len(images), 8, 8 / len(images) + 0.6)
-    for ax, image, title in zip(axes, images, titles):
-        image = np.asarray(image)
-        kwargs = {}
+    images = [np.asarray(image) for image in images]
+    shared = {}
+    if same_scale:
+        low, high = min(float(i.min()) for i in images), max(float(i.max()) for i in images)
         if symmetric:
+            high = max(abs(low), abs(high)) or 1
+            low = -high
+        shared = dict(vmin=low, vmax=high)
+    for ax, image, title in zip(axes, images, titles):
+        kwargs = dict(shared)
+        if symmetric and not same_scale:
             limit = np.abs(image).max() or 1
             kwargs = dict(vmin=-limit, vmax=limit)
         show_image(image, f"{title}\n{image.shape[0]}x{image.shape[1]}", ax, cmap=cmap, **kwargs)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
+    if same_scale and len(axes):
+        fig.colorbar(axes[-1].images[0], ax=list(axes), shrink=0.8, label="value (one scale for all panels)")
+    return fig
+
+
+# --- the fully connected layer -------------------------------------------------------------
+
+def plot_dense_layer(feature_maps, weights, bias, class_names=("cat", "dog")):
+    """Flatten -> weights -> outputs, drawn on real feature maps (the fully connected layer).
+
+    ``feature_maps`` (H, W, C) are flattened into one vector ``x`` (H*W*C values, map after
+    map as Keras' ``Flatten`` lays them out); ``weights`` (H*W*C, K) and ``bias`` (K,) are a
+    ``Dense(K)`` layer's. Top row: the maps and the vector. Middle: each output's weights
+    (one row per class, in the same order as ``x``). Bottom: each output's contributions
+    ``x * w`` summed into its score, and the softmax of the scores.
+    """
+    maps = np.asarray(feature_maps, dtype="float64")
+    x = maps.reshape(-1)
+    w = np.asarray(weights, dtype="float64")
+    b = np.asarray(bias, dtype="float64")
+    scores = x @ w + b
+    probabilities = np.exp(scores - scores.max())
+    probabilities /= probabilities.sum()
+    channels = maps.shape[-1]
+    fig = plt.figure(figsize=(10, 7.6))
+    grid = fig.add_gridspec(4, max(channels, 4), height_ratios=[1.1, 0.9, 0.9, 1.3], hspace=1.0, wspace=0.6)
+    for c in range(channels):
+        ax = fig.add_subplot(grid[0, c])
+        ax.imshow(maps[:, :, c], cmap="viridis", interpolation="nearest")
+        ax.set_title(f"map {c}", fontsize=8)
+        _hide_ticks(ax)
+    positions = np.arange(x.size)
+    vec = fig.add_subplot(grid[1, :])
+    vec.plot(positions, x, lw=0.4, color="tab:green")
+    vec.set(title=f"Flatten: the maps laid end to end as one vector x of {x.size:,} values",
+            xlim=(0, x.size), ylabel="x")
+    wax = fig.add_subplot(grid[2, :], sharex=vec)
+    limit = np.abs(w).max() or 1
+    wax.imshow(w.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest",
+               extent=(0, x.size, len(class_names) - 0.5, -0.5))
+    wax.set_yticks(range(len(class_names)))
+    wax.set_yticklabels([f"w[{name}]" for name in class_names])
+    wax.set(title=f"Weights: one value per element of x for each output ({w.size:,} in all; red +, blue -)",
+            xlabel="position in x")
+    out = fig.add_subplot(grid[3, : max(channels, 4) // 2])
+    colours = ["#d98c3f", "#4f7fb8"]
+    out.bar(class_names, scores, color=colours[: len(class_names)])
+    out.axhline(0, color="black", lw=0.6)
+    out.set(title="scores z = x . w + b", ylabel="score")
+    low, high = min(scores.min(), 0), max(scores.max(), 0)
+    out.set_ylim(low - 0.25 * (high - low or 1), high + 0.25 * (high - low or 1))
+    for k, value in enumerate(scores):
+        out.annotate(f"{value:+.3f}", (k, value), xytext=(0, 3 if value >= 0 else -3), textcoords="offset points",
+                     ha="center", va="bottom" if value >= 0 else "top", fontsize=9)
+    prob = fig.add_subplot(grid[3, max(channels, 4) // 2:])
+    prob.bar(class_names, probabilities, color=colours[: len(class_names)])
+    prob.set(title="softmax(z): the two outputs", ylim=(0, 1.2), ylabel="probability")
+    prob.axhline(1, color="grey", lw=0.5, linestyle=":")
+    for k, value in enumerate(probabilities):
+        prob.annotate(f"{value:.3f}", (k, value), ha="center", va="bottom", fontsize=9)
     return fig
 
 

@@ -47,16 +47,39 @@ def plot_image_sizes(frame: pd.DataFrame):
     right.hist(frame["width"] / frame["height"], bins=30)
     right.set_xlabel("width / height")
     right.set_title("Aspect ratios")
+    sizes = frame[["width", "height"]].drop_duplicates()
+    if len(sizes) == 1:  # e.g. a sample resized before we got it: say so instead of a lone dot
+        width, height = sizes.iloc[0]
+        note = f"all {len(frame):,} images are {width}x{height}:\none point, nothing to compare"
+        left.text(0.5, 0.15, note, transform=left.transAxes, ha="center", fontsize=9)
+        right.set_title(f"Aspect ratios: every one is {width / height:.2f}")
     fig.tight_layout()
     return fig
 
 
+def image_size_summary(frame: pd.DataFrame) -> dict:
+    """How many distinct (width, height) pairs ``frame`` has, and their range (notebook 01)."""
+    return {
+        "images": int(len(frame)),
+        "distinct_sizes": int(len(frame[["width", "height"]].drop_duplicates())),
+        "min_width": int(frame["width"].min()), "max_width": int(frame["width"].max()),
+        "min_height": int(frame["height"].min()), "max_height": int(frame["height"].max()),
+        "median_width": float(frame["width"].median()), "median_height": float(frame["height"].median()),
+    }
+
+
 def plot_loader_comparison(results: pd.DataFrame):
     """Bar charts of images/s and memory growth for each loader."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 2.8))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.45 * len(results) + 1.4), sharey=True)
     left.barh(results["loader"], results["images_per_s"], color="#4f7fb8")
     left.set_xlabel("images per second (higher is better)")
     right.barh(results["loader"], results["growth_mb"], color="#d98c3f")
     right.set_xlabel("memory growth while loading, MB (lower is better)")
+    for ax, column, fmt in ((left, "images_per_s", "{:,.0f}"), (right, "growth_mb", "{:,.0f}")):
+        for y, value in enumerate(results[column]):
+            ax.annotate(fmt.format(value), (value, y), xytext=(3, 0), textcoords="offset points", va="center",
+                        fontsize=8)
+        ax.margins(x=0.18)
+        ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig

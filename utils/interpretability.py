@@ -65,6 +65,21 @@ def last_conv_layer_name(model: keras.Model) -> str:
     raise ValueError(f"{model.name} has no convolutional layer to explain")
 
 
+def cam_layer_name(model: keras.Model, min_size: int = 8) -> str:
+    """The deepest layer with spatial maps of at least ``min_size`` x ``min_size`` (not pooling or dropout) (notebook 06).
+
+    Grad-CAM's heatmap is as coarse as its layer: the course's models end on 4x4 maps, whose
+    16 cells give blobs, so notebook 06 explains the 8x8 block instead. Falls back to
+    :func:`last_conv_layer_name` when no layer is that large.
+    """
+    for layer in reversed(_chain(model)):
+        if isinstance(layer, keras.Model):
+            continue
+        if _is_4d(layer) and not isinstance(layer, _SKIP_FOR_CAM) and min(layer.output.shape[1:3]) >= min_size:
+            return layer.name
+    return last_conv_layer_name(model)
+
+
 def layers_at_depths(model: keras.Model, count: int = 3) -> list[str]:
     """``count`` layers from shallow to deep whose outputs are worth showing as feature maps (notebook 06).
 
@@ -174,7 +189,7 @@ def grad_cam(model: keras.Model, image: np.ndarray, class_index: int | None = No
         predictions = _run(after, host_output)
         p_dog = float(predictions[0, -1]) if predictions.shape[-1] <= 2 else float("nan")
         if class_index is None:
-            class_index = int(p_dog >= 0.5)
+            class_index = int(p_dog > 0.5)  # the threshold of utils.evaluation
         score = _class_score(predictions, class_index)
     gradients = tape.gradient(score, activations)[0]
     weights = tf.reduce_mean(gradients, axis=(0, 1))
@@ -202,7 +217,7 @@ def plot_filters(kernel: np.ndarray, columns: int = 8, max_filters: int = 32, ti
 
     tiles = filters_as_images(kernel)[:max_filters]
     rows = int(np.ceil(len(tiles) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns, rows + 0.4), dpi=80, squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns, rows + 0.4), dpi=110, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, tile in zip(axes.ravel(), tiles):
@@ -215,7 +230,7 @@ def plot_feature_maps(maps: dict[str, np.ndarray], channels: int = 6, title: str
     """One row per layer, the first ``channels`` channels of its output (notebook 06)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(maps), channels, figsize=(8, 1.4 * len(maps) + 0.4), dpi=80, squeeze=False)
+    fig, axes = plt.subplots(len(maps), channels, figsize=(8, 1.4 * len(maps) + 0.4), dpi=110, squeeze=False)
     for row, (name, fmap) in zip(axes, maps.items()):
         # The most active channels say most about what the layer saw.
         order = np.argsort(-fmap.reshape(-1, fmap.shape[-1]).mean(axis=0))[:channels]
@@ -230,7 +245,8 @@ def plot_feature_maps(maps: dict[str, np.ndarray], channels: int = 6, title: str
     return fig
 
 
-def plot_heatmaps(model: keras.Model, rows, image_size, color_mode: str = "rgb", columns: int = 4, title: str = ""):
+def plot_heatmaps(model: keras.Model, rows, image_size, color_mode: str = "rgb", columns: int = 4, title: str = "",
+                  layer_name: str | None = None):
     """Grad-CAM overlays for manifest ``rows`` (with ``filepath``, ``label`` and ``p_dog`` columns) (notebook 06).
 
     Each tile shows the image with the heatmap of the class the model predicted, and its title
@@ -244,16 +260,16 @@ def plot_heatmaps(model: keras.Model, rows, image_size, color_mode: str = "rgb",
     if not rows:
         return None
     n_rows = int(np.ceil(len(rows) / columns))
-    fig, axes = plt.subplots(n_rows, columns, figsize=(8, 2.2 * n_rows + 0.4), dpi=80, squeeze=False)
+    fig, axes = plt.subplots(n_rows, columns, figsize=(8, 2.2 * n_rows + 0.4), dpi=110, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, row in zip(axes.ravel(), rows):
         image = decode_and_resize(row.filepath, tuple(image_size), color_mode).numpy()
-        heatmap, p_dog = grad_cam(model, image)
+        heatmap, p_dog = grad_cam(model, image, layer_name=layer_name)
         shown = decode_and_resize(row.filepath, tuple(image_size), "rgb").numpy()
         ax.imshow(overlay_heatmap(shown, heatmap))
         truth = "dog" if row.label == 1 else "cat"
-        right = (p_dog >= 0.5) == (row.label == 1)
+        right = (p_dog > 0.5) == (row.label == 1)
         ax.set_title(f"{truth}, P(dog)={p_dog:.2f}", fontsize=9, color="black" if right else "red")
     fig.suptitle(title)
     fig.tight_layout()

@@ -194,6 +194,30 @@ def get_variant(name: str, **overrides) -> Variant:
     return variant
 
 
+def variant_changes(before: str, after: str) -> list[str]:
+    """Every setting that differs between two registered variants, as ``"field: old -> new"`` (notebook 04).
+
+    Notebook 04 prints it for each step, so a step that changes more than one thing says so.
+    """
+    a, b = VARIANTS[before], VARIANTS[after]
+    fields = [f for f in Variant.__dataclass_fields__ if f not in ("name", "description", "options")]
+    changes = [f"{f}: {getattr(a, f)} -> {getattr(b, f)}" for f in fields if getattr(a, f) != getattr(b, f)]
+    builder_defaults = {"seed_cnn": build_seed_cnn, "gap_cnn": build_gap_cnn}
+    import inspect
+
+    def options(variant):
+        builder = builder_defaults[variant.options["builder"]]
+        defaults = {k: p.default for k, p in inspect.signature(builder).parameters.items()
+                    if p.default is not inspect.Parameter.empty and k != "name"}
+        return {**defaults, **variant.options}
+
+    oa, ob = options(a), options(b)
+    for key in sorted(set(oa) & set(ob)):  # a key only one builder has is part of the builder's change
+        if oa[key] != ob[key]:
+            changes.append(f"{key}: {oa.get(key)} -> {ob.get(key)}")
+    return changes
+
+
 def build_model(name: str, compile: bool = True, **overrides) -> keras.Model:
     """A new model of the registered variant ``name`` (notebook 03), compiled with Adam.
 
@@ -234,10 +258,11 @@ def _is_dataset(x) -> bool:
 # Size and cost
 
 
-def _leaf_layers(model):
+def leaf_layers(model):
+    """Every layer of ``model``, with nested models (the augmentation) opened up, in order."""
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer)
+            yield from leaf_layers(layer)
         else:
             yield layer
 
@@ -265,7 +290,7 @@ def count_flops(model: keras.Model) -> int:
     hold almost all the work); pooling, activations and normalisation are ignored. A training
     step costs about three times this (forward, and two matrix products backward).
     """
-    return sum(layer_flops(layer) for layer in _leaf_layers(model))
+    return sum(layer_flops(layer) for layer in leaf_layers(model))
 
 
 def variant_table(names=None):

@@ -289,3 +289,46 @@ def write_submission(
         if os.path.exists(temporary):
             os.unlink(temporary)
     return path
+
+
+def validation_halves(labels, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two disjoint halves of the validation indices, each with half of every class (notebook 08).
+
+    One half chooses a setting (the clipping bound), the other reports what it is worth: a
+    score measured on the images that chose it would be optimistic.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    rng = np.random.default_rng(seed)
+    first, second = [], []
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        rng.shuffle(members)
+        cut = (len(members) + 1) // 2
+        first.append(members[:cut])
+        second.append(members[cut:])
+    return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
+
+
+def held_out_clip_bound(labels, probabilities, bounds: Sequence[float] | None = None, seed: int = 0) -> pd.DataFrame:
+    """Choose the clipping bound on one half of the validation split, score it on the other (notebook 08).
+
+    Two rows (2-fold cross-validation): ``chosen_on`` "A" / "B", the ``bound`` chosen there with
+    :func:`best_clip_bound`, and on the *other* half (``scored_on``) the log loss without clipping
+    (``held_out_unclipped``) and clipped at that bound (``held_out_clipped``). Row "A" is the
+    choice a submission uses; row "B" shows how much the choice moves with the images.
+    """
+    y = np.asarray(labels).reshape(-1)
+    p = np.asarray(probabilities, dtype="float64").reshape(-1)
+    if y.shape != p.shape:
+        raise SubmissionError(f"{y.shape[0]} labels but {p.shape[0]} probabilities: they must pair up.")
+    half_a, half_b = validation_halves(y, seed)
+    rows = []
+    for name, choose, score, other in (("A", half_a, half_b, "B"), ("B", half_b, half_a, "A")):
+        bound = best_clip_bound(y[choose], p[choose], bounds)
+        rows.append({
+            "chosen_on": name, "images_chosen_on": len(choose), "bound": bound, "scored_on": other,
+            "images_scored_on": len(score),
+            "held_out_unclipped": log_loss(y[score], p[score]),
+            "held_out_clipped": log_loss(y[score], clip_probabilities(p[score], bound)),
+        })
+    return pd.DataFrame(rows)

@@ -11,26 +11,56 @@ import numpy as np
 import pandas as pd
 
 FIGSIZE = (8, 3.4)
-DPI = 72
+DPI = 110
 
 
-def overfitting_epoch(history: pd.DataFrame, tolerance: float = 0.0) -> int | None:
-    """The epoch (1-based) after which validation loss stops improving while training loss falls (notebook 03).
+def overfitting_noise(history: pd.DataFrame) -> float:
+    """How much validation loss moves from one epoch to the next on its own: the median change (at least 0.01)."""
+    val = history["val_loss"].to_numpy(dtype=float)
+    return max(0.01, float(np.median(np.abs(np.diff(val))))) if len(val) > 1 else 0.01
 
-    That is the epoch of the best validation loss, when a later epoch has a lower training loss
-    and a higher validation loss; ``None`` when validation loss is still falling at the end.
+
+def overfitting_epoch(history: pd.DataFrame, min_epochs: int = 3, tolerance: float | None = None) -> int | None:
+    """The epoch (1-based) of the lowest validation loss, if the run overfits after it (notebook 03); else ``None``.
+
+    A run overfits when, after its lowest validation loss, at least ``min_epochs`` epochs
+    follow, the last ``min_epochs`` of them all sit more than ``tolerance`` above that minimum
+    (default: :func:`overfitting_noise`, the loss's own epoch-to-epoch wobble), and training
+    loss is lower at the end than at the minimum. One bad epoch, or a rise within the
+    noise, is not overfitting.
     """
     if "val_loss" not in history or len(history) < 2:
         return None
-    val = history["val_loss"].to_numpy()
-    train = history["loss"].to_numpy()
+    val = history["val_loss"].to_numpy(dtype=float)
+    train = history["loss"].to_numpy(dtype=float)
+    tolerance = overfitting_noise(history) if tolerance is None else tolerance
     best = int(np.argmin(val))
-    if best == len(val) - 1:
+    after = val[best + 1:]
+    if len(after) < min_epochs:
         return None
-    later = slice(best + 1, None)
-    if np.any(train[later] < train[best]) and np.any(val[later] > val[best] + tolerance):
+    if np.all(after[-min_epochs:] > val[best] + tolerance) and train[-1] < train[best]:
         return best + 1
     return None
+
+
+def describe_fit(history: pd.DataFrame) -> str:
+    """One sentence, from the numbers, on whether the learning curves show overfitting (notebooks 03, 04)."""
+    val = history["val_loss"].to_numpy(dtype=float)
+    best = int(np.argmin(val))
+    noise = overfitting_noise(history)
+    start = overfitting_epoch(history)
+    if len(history) < 2:
+        return "One epoch draws no curve: there is nothing to read yet."
+    if start is not None:
+        return (f"Validation loss was lowest at epoch {start} ({val[best]:.3f}) and ended at {val[-1]:.3f}, more "
+                f"than its epoch-to-epoch wobble ({noise:.3f}) above that for the last epochs, while training loss "
+                f"kept falling: the model overfits from epoch {start} on, and the figure shades that part.")
+    if best == len(val) - 1:
+        return (f"Validation loss was still at its lowest in the last epoch ({val[-1]:.3f}): no overfitting yet, so "
+                "nothing is shaded; this run could have trained longer.")
+    return (f"Validation loss was lowest at epoch {best + 1} ({val[best]:.3f}) and ended at {val[-1]:.3f}: within "
+            f"or barely above its epoch-to-epoch wobble ({noise:.3f}), so the figure shades nothing; no clear "
+            "overfitting.")
 
 
 def plot_learning_curves(history: pd.DataFrame, title: str | None = None):
@@ -144,35 +174,41 @@ def effect_of(result, reference) -> pd.DataFrame:
     return table.round(3)
 
 
-def plot_augmented(image, augmentation, n: int = 6, seed: int = 0):
-    """``n`` random versions of one image (H, W, C in [0, 255]) through ``augmentation`` (notebook 04)."""
+def plot_augmented(image, augmentation, n: int = 7, seed: int = 0, columns: int = 4):
+    """The original image (H, W, C in [0, 255]) and ``n`` random versions of it through ``augmentation`` (notebook 04)."""
     import keras
 
     keras.utils.set_random_seed(seed)
     batch = np.repeat(np.asarray(image, dtype="float32")[None], n, axis=0)
     augmented = np.asarray(augmentation(batch, training=True))
-    fig, axes = plt.subplots(1, n + 1, figsize=(8, 8 / (n + 1) + 0.5), dpi=DPI)
-    for ax, picture, title in zip(axes, [image, *augmented], ["original", *[f"random {i + 1}" for i in range(n)]]):
+    rows = -(-(n + 1) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.1 * rows), dpi=DPI, squeeze=False)
+    pictures = [image, *augmented]
+    titles = ["original", *[f"random {i + 1}" for i in range(n)]]
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, picture, title in zip(axes.ravel(), pictures, titles):
         picture = np.clip(np.asarray(picture), 0, 255).astype("uint8")
         ax.imshow(picture.squeeze(), cmap="gray" if picture.shape[-1] == 1 else None)
-        ax.set_title(title, fontsize=8)
-        ax.axis("off")
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_learning_rate(variant, steps_per_epoch: int, epochs: int | None = None):
+def plot_learning_rate(variant, steps_per_epoch: int, epochs: int | None = None, schedule=None):
     """The learning rate of every training step of ``variant``, against epochs (notebook 04).
 
-    Uses :func:`utils.training.learning_rate_schedule`, the schedule ``train_variant`` trains with.
+    ``schedule`` (a float or a Keras schedule) defaults to :func:`utils.training.learning_rate_schedule`,
+    the one ``train_variant`` trains with.
     """
     from utils.training import learning_rate_schedule
 
     epochs = epochs or variant.epochs
-    schedule = learning_rate_schedule(variant, steps_per_epoch, epochs)
+    if schedule is None:
+        schedule = learning_rate_schedule(variant, steps_per_epoch, epochs)
     steps = np.arange(steps_per_epoch * epochs)
     rates = np.array([float(schedule(step)) for step in steps]) if callable(schedule) else np.full(len(steps), schedule)
-    fig, ax = plt.subplots(figsize=(6, 2.6), dpi=DPI)
+    fig, ax = plt.subplots(figsize=(6.5, 2.8), dpi=DPI)
     ax.plot(steps / steps_per_epoch, rates)
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
