@@ -212,11 +212,13 @@ def test_credentials_alone_never_submit(fake_kaggle, tmp_path, monkeypatch):
     result = kaggle_submit.submit(csv, "m")  # what notebook 08 ran with credentials present
     assert not result.ran and "opt-in" in result.message and not fake_kaggle.exists()
     monkeypatch.setenv("CATSDOGS_SUBMIT", "1")
-    assert not kaggle_submit.submit(csv, "m", confirm=False).ran
+    assert not kaggle_submit.submit(csv, "m", confirm=False).ran and not kaggle_submit.submit(csv, "m", run=False).ran
     assert kaggle_submit.submit(csv, "m").ran and fake_kaggle.exists()
     monkeypatch.delenv("CATSDOGS_SUBMIT")
     fake_kaggle.unlink()
     assert kaggle_submit.submit(csv, "m", confirm=True).ran and fake_kaggle.exists()
+    fake_kaggle.unlink()
+    assert kaggle_submit.submit(csv, "m", run=True).ran and fake_kaggle.exists()  # notebook 08: run=asked and ...
 
 
 def test_the_session_stops_only_tensorboards_it_recorded(tmp_path):

@@ -69,22 +69,23 @@ def submit_requested() -> bool:
     return os.environ.get(SUBMIT_VARIABLE, "").strip().lower() in ("1", "yes", "true")
 
 
-def submit(csv_path: str | os.PathLike, message: str, run: bool = True, timeout: float = 300.0,
+def submit(csv_path: str | os.PathLike, message: str, run: bool | None = None, timeout: float = 300.0,
            *, confirm: bool | None = None) -> SubmitResult:
     """Submit ``csv_path`` when asked and possible; otherwise say how. Never raises (notebook 08).
 
-    Nothing is sent unless the learner opts in: ``confirm=True`` (``python -m utils.submit
-    --kaggle``, or the opt-in variable of notebook 08's cell) or ``CATSDOGS_SUBMIT=1``.
-    ``confirm=False`` refuses even with the variable set. ``run=False`` never submits.
+    Nothing is sent unless the learner opts in explicitly: ``run=True`` or ``confirm=True``
+    (``python -m utils.submit --kaggle``, notebook 08's opt-in variable) or ``CATSDOGS_SUBMIT=1``
+    in the environment. Kaggle credentials alone never send anything. ``run=False`` or
+    ``confirm=False`` never submits, whatever the environment says.
     """
     line = command_line(csv_path, message)
     if not Path(csv_path).is_file():
         return SubmitResult(line, False, False, f"{Path(csv_path).name} does not exist; write it first.")
     program = kaggle_program()
     where = credentials_source()
-    if not run:
+    if run is False or confirm is False:
         return SubmitResult(line, False, False, "Not submitted (not asked to). " + HOW_TO)
-    if not (submit_requested() if confirm is None else confirm):
+    if not (run is True or confirm is True or submit_requested()):
         return SubmitResult(
             line, False, False,
             f"Not submitted: sending a file to Kaggle needs your explicit opt-in ({SUBMIT_VARIABLE}=1, "
