@@ -103,9 +103,13 @@ def pytest_sessionfinish(session, exitstatus):
         after = workspace_state()
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         if changed:
-            print(f"\nThe test run changed the learner's workspace ({len(changed)} file(s)), e.g. "
-                  f"{changed[:5]}: a test wrote outside CATSDOGS_HOME. Fix that test.")
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            # On a developer's machine a training run of their own may write models/ and logs/
+            # meanwhile: a warning there, a failure in CI (nothing else runs there).
+            print(f"\n{'ERROR' if os.environ.get('CI') else 'Warning'}: the learner's workspace changed during "
+                  f"the tests ({len(changed)} file(s), e.g. {changed[:5]}): a test wrote outside CATSDOGS_HOME, "
+                  "or something else ran meanwhile.")
+            if os.environ.get("CI"):
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if os.environ.get("CATSDOGS_KEEP_TEST_HOME", "") not in ("", "0"):
         print(f"\nThe tests' home was kept: {SESSION_HOME}")
         return
