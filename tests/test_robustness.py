@@ -575,3 +575,20 @@ def test_a_read_only_output_folder_is_refused_before_work(capsys, tiny_model, im
         folder.chmod(0o755)
     assert code == 2 and "read-only" in err and "Model:" not in out
     assert list(folder.iterdir()) == []
+
+
+def test_a_damaged_deflate_stream_is_explained_and_leaves_nothing(tmp_path):
+    from utils.archives import ArchiveError, extract
+
+    archive = tmp_path / "train.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("train/notes.txt", bytes(range(256)) * 400)
+    data = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo("train/notes.txt")
+    start = info.header_offset + 30 + len(info.filename)
+    data[start + 5:start + 40] = b"\xff" * 35  # garbage inside the compressed stream
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match="damaged"):
+        extract(archive, tmp_path / "out" / "train")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["train.lock"]

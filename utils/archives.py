@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from utils.progress import progress
@@ -124,7 +125,7 @@ def extract(archive: Path, target: Path) -> Path:
                 for info in progress(members, desc=f"Extracting {archive.name}", unit="file"):
                     try:
                         zf.extract(info, staging)
-                    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
+                    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError) as error:
                         if isinstance(error, OSError) and not isinstance(error, EOFError) and error.errno:
                             raise ArchiveError(
                                 f"Could not write {info.filename} from {archive.name} ({error.strerror}): "
