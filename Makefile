@@ -29,3 +29,10 @@ test: $(STAMP)
 
 clean-outputs:
 	rm -rf data/extracted data/manifest-*.csv data/dataset-*.json data/image-checks.csv models logs/*/
+
+# Instructor edition (issue #17; see TEACHING.md):
+#   make student                   build/student/: notebooks without solutions, figures kept, other outputs cleared, and a zip
+.PHONY: student
+
+student: $(STAMP)
+	$(PY) scripts/build_student.py --out build/student
