@@ -40,3 +40,18 @@ refresh-screenshots: $(STAMP)
 
 clean-outputs:
 	rm -rf build/executed data/extracted data/manifest-*.csv data/dataset-*.json data/image-checks.csv models logs/*/
+
+# Instructor edition (issue #17; see TEACHING.md):
+#   make student                   build/student/: notebooks without solutions, figures kept, other outputs cleared, and a zip
+#   make slides                    build/slides/: reveal.js decks of notebooks 02 and 03, with reveal.js beside them (via npm)
+#   make refresh-slide-screenshot  (maintainers) re-take docs/images/slides_02_convolution.png for the README
+.PHONY: student slides refresh-slide-screenshot
+
+student: $(STAMP)
+	$(PY) scripts/build_student.py --out build/student
+
+slides: $(STAMP)
+	$(PY) scripts/build_slides.py --out build/slides
+
+refresh-slide-screenshot: slides
+	$(PY) scripts/slide_screenshot.py build/slides/02_convolution_and_pooling.slides.html docs/images/slides_02_convolution.png

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-KEEP_CELL_METADATA = {"tags", "collapsed", "jupyter"}
+KEEP_CELL_METADATA = {"tags", "collapsed", "jupyter", "slideshow"}
 CARRIAGE_RETURN = re.compile(r"[^\n]*\r(?!\n)")
 # TensorFlow's C++ start-up lines (no CUDA driver, CPU features): noise for a reader.
 TF_LOG_LINE = re.compile(
