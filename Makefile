@@ -1,6 +1,11 @@
 # The course's two commands (see README):
-#   make series   executes every notebook headless on your data, in the default profile
-#   make test     runs the test suite (unit tests + every notebook under nbval, smoke profile)
+#   make series   executes every notebook headless on your data, in the default profile, and saves
+#                 the executed copies in build/executed/ (the committed notebooks are left alone)
+#   make test     runs the test suite (unit tests + every notebook under nbval, smoke profile) in a
+#                 temporary CATSDOGS_HOME: your data/, models/, logs/ and submission.csv are untouched
+# Maintainers only (they rewrite tracked files on purpose):
+#   make refresh-notebooks    executes the series and writes the outputs into notebooks/*.ipynb
+#   make refresh-screenshots  runs the notebook 07 browser test and writes docs/images/07_*.png
 # Both create the virtual environment .venv (Python 3.11) and install the pinned packages first.
 
 PYTHON ?= python3.11
@@ -9,7 +14,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= default
 
-.PHONY: series test env clean-outputs
+.PHONY: series test env clean-outputs refresh-notebooks refresh-screenshots
 
 env: $(STAMP)
 
@@ -27,8 +32,14 @@ series: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+refresh-notebooks: $(STAMP)
+	CATSDOGS_PROFILE=$(PROFILE) $(PY) scripts/run_series.py --profile $(PROFILE) --in-place
+
+refresh-screenshots: $(STAMP)
+	CATSDOGS_SCREENSHOTS=$(CURDIR)/docs/images $(PY) -m pytest tests/test_browser_tensorboard.py
+
 clean-outputs:
-	rm -rf data/extracted data/manifest-*.csv data/dataset-*.json data/image-checks.csv models logs/*/
+	rm -rf build/executed data/extracted data/manifest-*.csv data/dataset-*.json data/image-checks.csv models logs/*/
 
 # Instructor edition (issue #17; see TEACHING.md):
 #   make student                   build/student/: notebooks without solutions, figures kept, other outputs cleared, and a zip

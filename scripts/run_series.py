@@ -1,64 +1,131 @@
 """Execute the notebook series headless, in order, and save each with its outputs (``make series``).
 
-Usage: python scripts/run_series.py [NOTEBOOK ...] [--profile NAME] [--no-save]
+Usage: python scripts/run_series.py [NOTEBOOK ...] [--profile NAME] [--output-dir DIR | --in-place | --no-save]
 
 Each notebook runs on a fresh kernel in the run profile given (default: ``default``). The
-executed notebook is normalised (see normalise_notebook.py) and written back in place, so the
-committed notebooks show a real run. Stops at the first notebook that fails and says which.
+executed, normalised notebook (see normalise_notebook.py) goes to ``build/executed/`` (git
+ignores it), so a learner's run never changes a tracked file. ``--in-place`` writes it back
+over the committed notebook instead: that is the maintainers' ``make refresh-notebooks``.
+Stops at the first notebook that fails and prints the error's message (not a traceback).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+from nbclient.exceptions import CellExecutionError  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from normalise_notebook import normalise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))  # utils, when the project is not pip-installed
+OUTPUT_DIR = ROOT / "build" / "executed"
+KERNEL_LOGS = ROOT / "build" / "kernel-logs"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def failure_message(error: CellExecutionError) -> str:
+    """The error's own message ("DataNotFound: No cats-vs-dogs images were found..."), no traceback."""
+    name = ANSI.sub("", getattr(error, "ename", "") or "Error")
+    value = ANSI.sub("", getattr(error, "evalue", "") or "").strip()
+    return f"{name}: {value}" if value else name
+
+
+def kernel_manager():
+    """A kernel manager on IPC sockets where the system has them: no "running over TCP
+    without encryption" warning, and nothing listens on a network port."""
+    import uuid
+
+    from jupyter_client.manager import KernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    if os.name != "posix":
+        return KernelManager(kernel_name="python3")
+    runtime = Path(jupyter_runtime_dir())
+    runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # An absolute socket path: the kernel runs in the notebook's folder, this script may not.
+    return KernelManager(kernel_name="python3", transport="ipc", ip=str(runtime / f"series-{uuid.uuid4().hex[:12]}"))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN_*.ipynb")
     parser.add_argument("--profile", default=os.environ.get("CATSDOGS_PROFILE", "default"))
-    parser.add_argument("--no-save", action="store_true", help="execute only; leave the files as they are")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--output-dir", type=Path, default=OUTPUT_DIR,
+                       help="where the executed notebooks go (default: build/executed/, ignored by git)")
+    where.add_argument("--in-place", action="store_true",
+                       help="maintainers: overwrite the committed notebooks (make refresh-notebooks)")
+    where.add_argument("--no-save", action="store_true", help="execute only; write nothing")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
     args = parser.parse_args(argv)
 
+    from utils.profiles import PROFILES
+
+    if args.profile.strip().lower() not in PROFILES:
+        print(f"error: unknown run profile {args.profile!r}: choose one of {', '.join(PROFILES)} "
+              "(make series PROFILE=smoke).", file=sys.stderr)
+        return 2
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    missing = [str(p) for p in notebooks if not Path(p).is_file()]
+    if missing:
+        print(f"error: no such notebook: {', '.join(missing)}.", file=sys.stderr)
+        return 2
     os.environ["CATSDOGS_PROFILE"] = args.profile
     os.environ["CATSDOGS_HEADLESS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    print(f"Running {len(notebooks)} notebook(s) in the {args.profile!r} profile.", flush=True)
+    destination = "in place" if args.in_place else "not saved" if args.no_save else \
+        f"saved to {os.path.relpath(args.output_dir)}/"
+    print(f"Running {len(notebooks)} notebook(s) in the {args.profile!r} profile ({destination}).", flush=True)
     timings = []
     for path in notebooks:
-        path = path.resolve()
+        path = Path(path).resolve()
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(
-            nb, timeout=args.timeout, kernel_name="python3",
+            nb, km=kernel_manager(), timeout=args.timeout, kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
         )
         print(f"- {path.name} ...", end=" ", flush=True)
         start = time.perf_counter()
+        # The kernel's own stderr (TensorFlow's C++ start-up lines, the kernel's log) goes to a
+        # log file, not the terminal: what a cell prints is in the executed notebook.
+        KERNEL_LOGS.mkdir(parents=True, exist_ok=True)
+        kernel_log = KERNEL_LOGS / f"{path.stem}.kernel.log"
         try:
-            client.execute()
+            with open(kernel_log, "wb") as log:
+                client.execute(stderr=log)
         except CellExecutionError as error:
             print("FAILED")
-            print(str(error)[-3000:], file=sys.stderr)
-            print(f"\n{path.name} failed; the file was left unchanged. Fix it and re-run.", file=sys.stderr)
+            print(f"\n{path.name} stopped with {failure_message(error)}", file=sys.stderr)
+            print(f"Fix that and run again (open {path.name} in JupyterLab to see the cell); "
+                  "nothing was written for this notebook.", file=sys.stderr)
             return 1
+        except RuntimeError as error:  # the kernel died (out of memory?) or did not start
+            print("FAILED")
+            print(f"\n{path.name}: the kernel stopped ({error}); its log is {os.path.relpath(kernel_log)}.",
+                  file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("interrupted")
+            print(f"Interrupted during {path.name}; the notebooks finished before it were saved.", file=sys.stderr)
+            return 130
         seconds = time.perf_counter() - start
         timings.append((path.name, seconds))
         print(f"done in {seconds / 60:.1f} min", flush=True)
-        if not args.no_save:
+        if args.in_place:
             nbformat.write(normalise(nb), path)
+        elif not args.no_save:
+            args.output_dir.mkdir(parents=True, exist_ok=True)
+            nbformat.write(normalise(nb), args.output_dir / path.name)
     print("\nTime to run each notebook (profile %s):" % args.profile)
     for name, seconds in timings:
         print(f"  {name:45s} {seconds / 60:6.1f} min")

@@ -4,7 +4,8 @@ Starts JupyterLab on 127.0.0.1 with a token (interactive: no ``CATSDOGS_HEADLESS
 virtual environment's ``bin/`` off ``PATH``), drives Debian's headless Chromium with
 Playwright to open notebook 07 and run it down to its TensorBoard cell, and checks that the
 embedded frame loads TensorBoard listing this project's runs, and that the HParams data of
-those runs is served. Saves the screenshots the notebook's tour shows (``docs/images/07_*.png``).
+those runs is served. Saves the screenshots the notebook's tour shows (``docs/images/07_*.png``) in a temporary
+folder; ``make refresh-screenshots`` writes them to docs/images/ on purpose.
 
 The runs are real: two registered variants trained briefly on the shared sample.
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``; ``.ci/run`` installs it): skipped
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -31,6 +33,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "07_comparing_runs_in_tensorboard.ipynb"
 IMAGES = ROOT / "docs" / "images"
+SCREENSHOTS_VARIABLE = "CATSDOGS_SCREENSHOTS"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -160,13 +163,21 @@ def _tidy(action) -> None:
         pass
 
 
+def screenshot_dir() -> Path:
+    """Where the screenshots go: $CATSDOGS_SCREENSHOTS (``make refresh-screenshots`` names
+    docs/images/ there), else a temporary folder: a test run never rewrites tracked files."""
+    chosen = os.environ.get(SCREENSHOTS_VARIABLE)
+    return Path(chosen) if chosen else Path(tempfile.gettempdir()) / "catsdogs-screenshots"
+
+
 def _save_screenshot(target, name: str, **kwargs) -> Path:
-    """A small PNG (256-colour palette) in docs/images/."""
+    """A small PNG (256-colour palette) in :func:`screenshot_dir`."""
     from PIL import Image
 
-    IMAGES.mkdir(parents=True, exist_ok=True)
+    folder = screenshot_dir()
+    folder.mkdir(parents=True, exist_ok=True)
     image = Image.open(io.BytesIO(target.screenshot(**kwargs))).convert("RGB")
-    path = IMAGES / name
+    path = folder / name
     image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     return path
 
@@ -260,4 +271,4 @@ def test_tensorboard_runs_inside_notebook_07_in_jupyterlab(chromium, project, ju
 
     for name in ["07_jupyterlab_tensorboard.png", "07_tensorboard_scalars.png", "07_tensorboard_hparams_table.png",
                  "07_tensorboard_parallel_coordinates.png"]:
-        assert 5_000 < (IMAGES / name).stat().st_size < 400_000, name
+        assert 5_000 < (screenshot_dir() / name).stat().st_size < 400_000, name

@@ -146,15 +146,15 @@ def test_unreadable_model(capsys, test_images, tmp_path):
 
 def test_no_model_anywhere_says_how_to_get_one(monkeypatch, tmp_path):
     monkeypatch.setenv("CATSDOGS_HOME", str(tmp_path))
-    with pytest.raises(PredictionError, match="no model in models/"):
-        choose_model()
+    with pytest.raises(PredictionError, match="No usable model in models/"):
+        choose_model(profile="default")
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "a.keras").write_text("x")
     (tmp_path / "models" / "best.json").write_text('{"run": "b", "model_path": "models/b.keras"}')
-    path, why = choose_model()
+    path, why = choose_model(profile="default")
     assert path.name == "a.keras" and "missing" in why
     (tmp_path / "models" / "b.keras").write_text("x")
-    path, why = choose_model()
+    path, why = choose_model(profile="default")
     assert path.name == "b.keras" and "best.json" in why
 
 
@@ -263,11 +263,11 @@ def test_kaggle_submit_runs_the_exact_command_when_set_up(fake_kaggle, tmp_path)
     program, record, config = fake_kaggle
     csv = tmp_path / "submission.csv"
     csv.write_text("id,label\n1,0.5\n")
-    result = kaggle_submit.submit(csv, "first try")
+    result = kaggle_submit.submit(csv, "first try", confirm=True)
     assert not result.ran and "No Kaggle credentials" in result.message and "kaggle.json" in result.message
     assert not record.exists()
     (config / "kaggle.json").write_text("{}")
-    result = kaggle_submit.submit(csv, "first try")
+    result = kaggle_submit.submit(csv, "first try", confirm=True)
     assert result.ran and result.ok, result.message
     assert record.read_text().splitlines() == [
         "competitions", "submit", "-c", "dogs-vs-cats-redux-kernels-edition", "-f", str(csv), "-m", "first try"]
@@ -280,12 +280,12 @@ def test_kaggle_submit_never_fails_offline(fake_kaggle, tmp_path, monkeypatch):
     program.write_text("#!/bin/sh\necho 'ConnectionError: no network' >&2\nexit 1\n")
     csv = tmp_path / "submission.csv"
     csv.write_text("id,label\n1,0.5\n")
-    result = kaggle_submit.submit(csv, "m")
+    result = kaggle_submit.submit(csv, "m", confirm=True)
     assert result.ran and not result.ok and "no network" in result.message
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "nowhere" / "python"))  # no venv bin/ either
     assert kaggle_submit.kaggle_program() is None
-    result = kaggle_submit.submit(csv, "m")
+    result = kaggle_submit.submit(csv, "m", confirm=True)
     assert not result.ran and "not installed" in result.message
 
 

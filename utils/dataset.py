@@ -4,23 +4,28 @@
 internal form, a *manifest* CSV under ``data/``: one row per usable image with its path, label
 (0 = cat, 1 = dog, -1 = unlabelled test image), split (train / validation / test), Kaggle test
 id, size and content hash. Every later notebook reads the manifest with ``load_manifest()``,
-which builds it first if it is missing.
+which builds it first if it is missing, stale, or made from other data than the data found now
+(``CATSDOGS_DATA`` changed). Two builds started at once in one home are serialised by a file
+lock (``data/.dataset.lock``); the manifest and the image-check cache are written to a
+temporary file and renamed into place, so a reader never sees half a file.
 """
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from utils import paths
-from utils.archives import extract
+from utils.archives import extract, file_lock
 from utils.images import ImageCheck, inspect_images
 from utils.profiles import Profile, get_profile
-from utils.sources import DataSource, locate_data
+from utils.sources import DATA_VARIABLE, DataNotFound, DataSource, locate_data
 from utils.splits import split_labelled
 
 LABEL_NAMES = {0: "cat", 1: "dog"}
@@ -33,6 +38,26 @@ MANIFEST_COLUMNS = ["path", "label", "split", "id", "width", "height", "sha256"]
 
 class NoLabelledImages(ValueError):
     """The data holds no image whose name or folder says cat or dog."""
+
+
+class OneClassOnly(NoLabelledImages):
+    """The labelled images are all cats or all dogs: nothing to learn, a meaningless accuracy."""
+
+
+LOCK_NAME = ".dataset.lock"
+CHECK_COLUMNS = ["path", "ok", "reason", "width", "height", "sha256", "size", "mtime"]
+
+
+def write_atomically(target: Path, write) -> None:
+    """``write(temporary path)``, then rename it to ``target``: never a partial file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, target)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 @dataclass
@@ -71,18 +96,22 @@ def role_of(path: Path) -> tuple[str, int, int]:
 
 def materialise(source: DataSource, data_dir: Path, say=print) -> list[Path]:
     """Extract the source's archives (and archives inside them) under data/extracted/; return image folders."""
-    roots, pending = [], list(source.items)
+    roots, pending = [], [(item, "") for item in source.items]
     while pending:
-        item = pending.pop(0)
+        item, prefix = pending.pop(0)
         if item.is_dir():
             roots.append(item)
             continue
-        target = data_dir / "extracted" / item.stem
-        already = (target / ".extracted").is_file()
+        # An archive inside another one gets its own folder (competition-train/), never the
+        # folder of a train.zip given directly: the two would replace each other on every run.
+        target = data_dir / "extracted" / f"{prefix}{item.stem.lower()}"
+        marker = target / ".extracted"
+        before = marker.read_bytes() if marker.is_file() else None
         extract(item, target)
+        already = before is not None and before == marker.read_bytes()
         say(f"{'Already extracted' if already else 'Extracted'} {item.name} -> {paths.relative(target)}/")
         inner = sorted(p for p in target.rglob("*.zip"))
-        pending.extend(inner)
+        pending.extend((p, f"{target.name}-") for p in inner)
         if not inner:
             roots.append(target)
         elif any(p.suffix.lower() != ".zip" and p.name != ".extracted" and p.is_file()
@@ -112,8 +141,17 @@ def _checks_with_cache(files: list[Path], data_dir: Path) -> list[ImageCheck]:
     cache_path = data_dir / "image-checks.csv"
     cached = {}
     if cache_path.is_file():
-        old = pd.read_csv(cache_path, keep_default_na=False)
-        cached = {(r.path, r.size, r.mtime): r for r in old.itertuples(index=False)}
+        try:
+            old = pd.read_csv(cache_path, keep_default_na=False)
+            missing = [c for c in CHECK_COLUMNS if c not in old.columns]
+            if missing:
+                raise ValueError(f"columns {missing} are missing")
+            old = old.astype({"size": int, "mtime": int, "width": int, "height": int})
+            cached = {(r.path, r.size, r.mtime): r for r in old.itertuples(index=False)}
+        except (ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            print(f"{paths.relative(cache_path)} is damaged ({str(error).splitlines()[0][:120]}); "
+                  "checking every image again and writing it anew.")
+            cached = {}
     keys = []
     for f in files:
         stat = f.stat()
@@ -130,8 +168,8 @@ def _checks_with_cache(files: list[Path], data_dir: Path) -> list[ImageCheck]:
         checks.append(check)
         rows.append({**check.__dict__, "size": key[1], "mtime": key[2]})
     if rows:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(rows).to_csv(cache_path, index=False)
+        table = pd.DataFrame(rows)
+        write_atomically(cache_path, lambda tmp: table.to_csv(tmp, index=False))
     return checks
 
 
@@ -152,9 +190,15 @@ def prepare_dataset(
     """Find the data, extract it, check every image, split it and write the manifest.
 
     Safe to run again: archives already extracted and images already checked are not redone.
+    Safe to run twice at once in one home: the second waits for the first (a file lock).
     """
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     data_dir = Path(data_dir or paths.data_dir()).resolve()
+    with file_lock(data_dir / LOCK_NAME):
+        return _prepare_dataset(profile, data_dir, source, say)
+
+
+def _prepare_dataset(profile: Profile, data_dir: Path, source: DataSource | None, say) -> DatasetReport:
     source = source or locate_data(say=say)
     say(source.describe())
     roots = materialise(source, data_dir, say=say)
@@ -188,6 +232,15 @@ def prepare_dataset(
     duplicates = groups[groups["count"] > 1].reset_index()
     conflicting = set(duplicates.loc[duplicates["labels"].map(len) > 1, "sha256"])
     labelled = labelled[~labelled["sha256"].isin(conflicting)]
+    classes = sorted(set(labelled["label"]))
+    if len(classes) < 2:
+        only = LABEL_NAMES[classes[0]] if classes else "no"
+        other = "dog" if only == "cat" else "cat"
+        raise OneClassOnly(
+            f"The data holds {only} images only ({len(labelled):,} usable labelled images, no {other}s): "
+            "a classifier needs both classes, and its accuracy would mean nothing. Give the full "
+            "training data (Kaggle's train.zip holds cat.N.jpg and dog.N.jpg; or cats/ and dogs/ folders)."
+        )
 
     chosen = split_labelled(
         labelled[["path", "label", "sha256", "width", "height"]],
@@ -203,19 +256,20 @@ def prepare_dataset(
 
     data_dir.mkdir(parents=True, exist_ok=True)
     target = manifest_path(profile, data_dir)
-    manifest.to_csv(target, index=False)
+    write_atomically(target, lambda tmp: manifest.to_csv(tmp, index=False))
     if source.sample_submission and source.sample_submission.is_file():
         shutil.copyfile(source.sample_submission, data_dir / "sample_submission.csv")
     summary = {
         "profile": profile.name,
         "source": source.describe(),
+        "source_key": source.key(),
         "images_found": int(len(files)),
         "bad_files": bad.to_dict("records"),
         "duplicate_groups": int(len(duplicates)),
         "conflicting_duplicates": len(conflicting),
         "splits": manifest["split"].value_counts().to_dict(),
     }
-    (data_dir / f"dataset-{profile.name}.json").write_text(json.dumps(summary, indent=1))
+    write_atomically(summary_path(profile, data_dir), lambda tmp: tmp.write_text(json.dumps(summary, indent=1)))
     say(
         f"Checked {len(files):,} files: {len(bad)} bad, {len(duplicates)} duplicate group(s). "
         f"Wrote {paths.relative(target)} ({len(manifest):,} rows, profile {profile.name!r})."
@@ -229,15 +283,58 @@ def _with_filepaths(frame: pd.DataFrame, data_dir: Path) -> pd.DataFrame:
     return frame
 
 
+def summary_path(profile: Profile | str | None = None, data_dir: Path | None = None) -> Path:
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    return Path(data_dir or paths.data_dir()) / f"dataset-{profile.name}.json"
+
+
+def source_changed(profile: Profile | str | None = None, data_dir: Path | None = None) -> str | None:
+    """Why the manifest was built from other data than the data found now, or None.
+
+    Only local sources are looked at (``CATSDOGS_DATA``, ``data/raw/``): nothing is downloaded.
+    A ``CATSDOGS_DATA`` that points at nothing usable raises its clear ``DataNotFound``.
+    """
+    try:
+        current = locate_data(allow_kaggle=False, allow_download=False, say=lambda *_: None)
+    except DataNotFound:
+        if os.environ.get(DATA_VARIABLE):
+            raise
+        return None
+    try:
+        recorded = json.loads(summary_path(profile, data_dir).read_text()).get("source_key")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    now = current.key()
+    if recorded == now:
+        return None
+    if recorded is None:
+        return "the dataset has no record of the data it was built from"
+    if recorded.get("folder") != now["folder"]:
+        return f"it was built from {recorded.get('folder')}, and the data is now in {now['folder']}"
+    return f"the files in {now['folder']} changed since it was built"
+
+
 def load_manifest(profile: Profile | str | None = None, data_dir: Path | None = None) -> pd.DataFrame:
-    """The manifest of the run profile, built first (prepare_dataset) when missing or stale."""
+    """The manifest of the run profile, built first (prepare_dataset) when missing, stale or made
+    from other data than the data found now (e.g. ``CATSDOGS_DATA`` changed)."""
     data_dir = Path(data_dir or paths.data_dir()).resolve()
     target = manifest_path(profile, data_dir)
     if target.is_file():
-        frame = _with_filepaths(pd.read_csv(target, keep_default_na=False), data_dir)
-        if all(Path(p).is_file() for p in frame["filepath"]):
+        changed = source_changed(profile, data_dir)
+        try:
+            frame = pd.read_csv(target, keep_default_na=False)
+            readable = all(c in frame for c in MANIFEST_COLUMNS)
+            frame = _with_filepaths(frame, data_dir) if readable else None
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+            frame, readable = None, False
+        if not readable:
+            print(f"{paths.relative(target)} is damaged; rebuilding the dataset.")
+        elif changed:
+            print(f"{paths.relative(target)} does not match the data found now ({changed}); rebuilding the dataset.")
+        elif all(Path(p).is_file() for p in frame["filepath"]):
             return frame
-        print(f"Some images listed in {paths.relative(target)} are gone; rebuilding the dataset.")
+        else:
+            print(f"Some images listed in {paths.relative(target)} are gone; rebuilding the dataset.")
     else:
         print(f"No dataset for this profile yet ({paths.relative(target)}); building it (notebook 01).")
     return prepare_dataset(profile, data_dir).frame

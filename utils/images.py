@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ SIGNATURES = {
     b"II*\x00": "a TIFF image",
     b"MM\x00*": "a TIFF image",
 }
+
+
+OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")  # "<_io.BytesIO object at 0x...>"
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ def inspect_image(path: Path | str) -> ImageCheck:
                 image.load()
                 mode, (width, height) = image.mode, image.size
     except Exception as error:  # PIL raises several types for broken data
-        return ImageCheck(str(path), False, f"corrupt or truncated JPEG ({error})", sha256=digest)
+        detail = OBJECT_REPR.sub("", str(error)).strip(" :") or type(error).__name__
+        return ImageCheck(str(path), False, f"corrupt or truncated JPEG ({detail})", sha256=digest)
     if mode not in ("L", "RGB"):
         return ImageCheck(str(path), False, f"unsupported colour mode {mode}", width, height, digest)
     return ImageCheck(str(path), True, "", width, height, digest)

@@ -1,8 +1,10 @@
 """Send a submission to Kaggle with the official ``kaggle`` command (notebook 08).
 
-:func:`submit_command` builds the exact command; :func:`submit` runs it only when the
-``kaggle`` program and Kaggle credentials are both present, and otherwise explains how to
-submit by hand. It never raises: being offline or without an account must not fail a run.
+:func:`submit_command` builds the exact command; :func:`submit` runs it only when the learner
+asked for it explicitly (``confirm=True``, or ``CATSDOGS_SUBMIT=1`` in the environment) and the
+``kaggle`` program and Kaggle credentials are both present; otherwise it explains how to
+submit by hand. Credentials alone never send anything. It never raises: being offline or
+without an account must not fail a run.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 COMPETITION = "dogs-vs-cats-redux-kernels-edition"
+SUBMIT_VARIABLE = "CATSDOGS_SUBMIT"  # "1": the learner opts in to submitting (notebook 08)
 HOW_TO = (
     "To submit: create an API token on kaggle.com (Settings -> API -> Create New Token), save it "
     "as ~/.kaggle/kaggle.json (or set KAGGLE_USERNAME and KAGGLE_KEY), accept the competition's "
@@ -61,15 +64,33 @@ class SubmitResult:
     message: str  # what happened, or how to submit by hand
 
 
-def submit(csv_path: str | os.PathLike, message: str, run: bool = True, timeout: float = 300.0) -> SubmitResult:
-    """Submit ``csv_path`` when possible; otherwise say how. Never raises (notebook 08)."""
+def submit_requested() -> bool:
+    """True when ``CATSDOGS_SUBMIT`` is set to 1 (or yes/true): the learner opts in to submitting."""
+    return os.environ.get(SUBMIT_VARIABLE, "").strip().lower() in ("1", "yes", "true")
+
+
+def submit(csv_path: str | os.PathLike, message: str, run: bool | None = None, timeout: float = 300.0,
+           *, confirm: bool | None = None) -> SubmitResult:
+    """Submit ``csv_path`` when asked and possible; otherwise say how. Never raises (notebook 08).
+
+    Nothing is sent unless the learner opts in explicitly: ``run=True`` or ``confirm=True``
+    (``python -m utils.submit --kaggle``, notebook 08's opt-in variable) or ``CATSDOGS_SUBMIT=1``
+    in the environment. Kaggle credentials alone never send anything. ``run=False`` or
+    ``confirm=False`` never submits, whatever the environment says.
+    """
     line = command_line(csv_path, message)
     if not Path(csv_path).is_file():
         return SubmitResult(line, False, False, f"{Path(csv_path).name} does not exist; write it first.")
     program = kaggle_program()
     where = credentials_source()
-    if not run:
+    if run is False or confirm is False:
         return SubmitResult(line, False, False, "Not submitted (not asked to). " + HOW_TO)
+    if not (run is True or confirm is True or submit_requested()):
+        return SubmitResult(
+            line, False, False,
+            f"Not submitted: sending a file to Kaggle needs your explicit opt-in ({SUBMIT_VARIABLE}=1, "
+            "or confirm=True, or --kaggle on the command line). " + HOW_TO,
+        )
     if program is None:
         return SubmitResult(line, False, False, "The kaggle program is not installed (pip install kaggle). " + HOW_TO)
     if where is None:

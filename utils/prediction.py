@@ -57,8 +57,14 @@ def load_model(path: str | os.PathLike):
 def model_input(model) -> tuple[tuple[int, int], str]:
     """``((height, width), color_mode)`` the model expects, read from ``model.input_shape`` (notebook 08)."""
     shape = model.input_shape
-    if isinstance(shape, list):
-        shape = shape[0]
+    if isinstance(shape, list) or len(getattr(model, "inputs", None) or [None]) > 1:
+        count = len(shape) if isinstance(shape, list) else len(model.inputs)
+        if count != 1:
+            raise PredictionError(
+                f"The model takes {count} inputs; a submission needs a model with one image input "
+                "(batch, height, width, channels), like those notebooks 03-05 save."
+            )
+        shape = shape[0] if isinstance(shape, list) else shape
     if len(shape) != 4:
         raise PredictionError(f"The model takes inputs of shape {shape}, not images (batch, h, w, channels).")
     _, height, width, channels = shape
@@ -142,18 +148,32 @@ def scan_images(source: str | os.PathLike | Iterable[str | os.PathLike], show_pr
     """The JPEGs in a folder (or a list of files), checked one by one, in file-name order (notebook 08).
 
     Files that are not JPEGs, or that are truncated or corrupt, are listed in
-    ``ImageScan.skipped`` with the reason; hidden files and sub-folders are ignored.
+    ``ImageScan.skipped`` with the reason; so are hidden files and sub-folders (which are not
+    looked into).
     """
+    scan = ImageScan()
     if isinstance(source, (str, os.PathLike)):
         folder = Path(source)
         if not folder.exists():
             raise PredictionError(f"The image folder {_shown(folder)} does not exist.")
         if not folder.is_dir():
             raise PredictionError(f"{_shown(folder)} is not a folder; pass the folder holding the test images.")
-        candidates = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as error:
+            raise PredictionError(f"Cannot list {_shown(folder)} ({error.strerror}).") from error
+        candidates = []
+        for entry in entries:
+            if entry.is_dir():
+                scan.skipped.append((entry.name + "/", "a folder: its files are not used (move them up)"))
+            elif entry.name.startswith("."):
+                scan.skipped.append((entry.name, "a hidden file"))
+            elif entry.is_file():
+                candidates.append(entry)
+            else:
+                scan.skipped.append((entry.name, "not a regular file"))
     else:
         candidates = [Path(p) for p in source]
-    scan = ImageScan()
     bar = progress(candidates, desc="Checking images", unit="img", disable=not show_progress or len(candidates) < 2)
     for path in bar:
         if path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -203,13 +223,23 @@ def predict_files(
     files = [Path(f) for f in files]
     if not files:
         raise PredictionError("No images to predict.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise PredictionError(f"The batch size must be a whole number of at least 1, not {batch_size!r}.")
     image_size, color_mode = model_input(model)
     ds = files_dataset(files, image_size, color_mode, batch_size)
     start = time.perf_counter()
     indices, probabilities = _run(model, ds, -(-len(files) // batch_size), tta, desc, show_progress)
+    bad = ~np.isfinite(probabilities)
+    if bad.any():
+        examples = ", ".join(files[i].name for i in np.asarray(indices)[bad][:5])
+        raise PredictionError(
+            f"The model output NaN or infinity for {int(bad.sum())} of {len(probabilities)} image(s) "
+            f"(e.g. {examples}): the model is broken (its training diverged?). Nothing was written; "
+            "train it again (a lower learning rate) or choose another model."
+        )
     order = np.full(len(files), np.nan)
     order[indices] = probabilities
-    failed = [f for f, p in zip(files, order) if np.isnan(p)]
+    failed = [f for f, p in zip(files, order) if np.isnan(p)]  # not decoded by TensorFlow: no output
     kept = ~np.isnan(order)
     return Prediction(
         files=[f for f, k in zip(files, kept) if k],

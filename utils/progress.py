@@ -1,8 +1,9 @@
 """Progress bars for long work (introduced in notebook 01).
 
 In JupyterLab you get tqdm's widget bar; in a headless run (``CATSDOGS_HEADLESS=1``, set by
-``make series`` and the tests) a plain text bar on stdout that updates rarely, so the saved
-notebooks stay readable.
+``make series`` and the tests, or a command whose output goes to a file or pipe rather than a
+terminal) a plain text bar on stdout that updates rarely, so the saved notebooks and logs stay
+readable; Keras then prints one line per epoch (``verbose=2``), not one per step.
 """
 from __future__ import annotations
 
@@ -11,7 +12,22 @@ import sys
 
 
 def headless() -> bool:
-    return os.environ.get("CATSDOGS_HEADLESS", "") not in ("", "0")
+    """True in a non-interactive run: ``CATSDOGS_HEADLESS=1``, or (when the variable is unset)
+    a command whose standard output is not a terminal. A Jupyter kernel is interactive."""
+    value = os.environ.get("CATSDOGS_HEADLESS", "").strip()
+    if value:
+        return value != "0"
+    if "ipykernel" in sys.modules:
+        return False
+    try:
+        return not sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return True
+
+
+def keras_verbose() -> int:
+    """Keras' ``verbose``: 1 (a live bar per step) in a terminal or notebook, 2 (one line per epoch) headless."""
+    return 2 if headless() else 1
 
 
 def progress(iterable=None, **kwargs):

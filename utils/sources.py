@@ -45,6 +45,7 @@ class DataSource:
     folder: Path
     items: list[Path] = field(default_factory=list)  # zips and folders holding images
     sample_submission: Path | None = None
+    ignored: list[tuple[Path, str]] = field(default_factory=list)  # (file, why it is not used)
 
     def describe(self) -> str:
         names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in self.items)
@@ -54,43 +55,81 @@ class DataSource:
             "kaggle": f"Kaggle's competition files, downloaded with the kaggle CLI into data/raw/",
             "download": f"TensorFlow's public sample, downloaded into data/raw/",
         }[self.kind]
-        return f"Using {where}: {names}."
+        said = f"Using {where}: {names}."
+        for path, why in self.ignored:
+            said += f" Not using {path.name}: {why}."
+        return said
+
+    def key(self) -> dict:
+        """What identifies this data (folder, files, their sizes and times): a changed key means
+        the dataset must be built again."""
+        items = []
+        for item in self.items:
+            stat = item.stat()
+            items.append([item.name, stat.st_size if item.is_file() else 0,
+                          int(stat.st_mtime) if item.is_file() else 0])
+        return {"kind": self.kind, "folder": str(Path(self.folder).resolve()), "items": items}
 
 
 def _has_images(folder: Path) -> bool:
     return any(p.suffix.lower() in (".jpg", ".jpeg") for p in folder.rglob("*") if p.is_file())
 
 
-def find_in_folder(folder: Path) -> list[Path]:
-    """The data files in ``folder``, Kaggle's first; empty when it holds none."""
+def _entries(folder: Path) -> dict[str, Path]:
+    """The folder's entries by lower-case name (``Train.zip`` is ``train.zip``)."""
+    try:
+        return {p.name.lower(): p for p in sorted(folder.iterdir())}
+    except OSError:
+        return {}
+
+
+def find_in_folder(folder: Path, ignored: list | None = None) -> list[Path]:
+    """The data files in ``folder``, Kaggle's first; empty when it holds none.
+
+    Names are matched whatever their case. When the competition zip lies beside the
+    ``train.zip`` / ``test.zip`` extracted from it, only those are used (the same images
+    twice would be counted twice); ``ignored`` receives ``(path, why)`` for the zip left out.
+    """
     folder = Path(folder)
     if folder.is_file() and folder.suffix.lower() == ".zip":
         return [folder]
     if not folder.is_dir():
         return []
-    kaggle = [folder / COMPETITION_ZIP] if (folder / COMPETITION_ZIP).is_file() else []
+    entries = _entries(folder)
+    parts = []
     for name in ("train", "test"):
-        if (folder / f"{name}.zip").is_file():
-            kaggle.append(folder / f"{name}.zip")
-        elif (folder / name).is_dir() and _has_images(folder / name):
-            kaggle.append(folder / name)
-    if kaggle:
-        return kaggle
-    if (folder / f"{FILTERED}.zip").is_file():
-        return [folder / f"{FILTERED}.zip"]
-    if (folder / FILTERED).is_dir():
-        return [folder / FILTERED]
+        archive, subfolder = entries.get(f"{name}.zip"), entries.get(name)
+        if archive is not None and archive.is_file():
+            parts.append(archive)
+        elif subfolder is not None and subfolder.is_dir() and _has_images(subfolder):
+            parts.append(subfolder)
+    competition = entries.get(COMPETITION_ZIP.lower())
+    if competition is not None and competition.is_file():
+        if parts:
+            if ignored is not None:
+                ignored.append((competition, "the " + " and ".join(p.name for p in parts)
+                                + " beside it hold the same images"))
+        else:
+            parts.append(competition)
+    if parts:
+        return parts
+    filtered_zip, filtered = entries.get(f"{FILTERED}.zip".lower()), entries.get(FILTERED.lower())
+    if filtered_zip is not None and filtered_zip.is_file():
+        return [filtered_zip]
+    if filtered is not None and filtered.is_dir():
+        return [filtered]
     if any((folder / c).is_dir() for c in ("cats", "dogs", "cat", "dog")):
         return [folder]
     return []
 
 
 def _source(kind: str, folder: Path) -> DataSource | None:
-    items = find_in_folder(folder)
+    ignored: list = []
+    items = find_in_folder(folder, ignored)
     if not items:
         return None
-    submission = folder / "sample_submission.csv" if folder.is_dir() else None
-    return DataSource(kind, folder, items, submission if submission and submission.is_file() else None)
+    submission = _entries(folder).get("sample_submission.csv") if folder.is_dir() else None
+    return DataSource(kind, folder, items, submission if submission and submission.is_file() else None, ignored)
 
 
 def kaggle_program() -> str | None:

@@ -24,6 +24,7 @@ from utils.evaluation import log_loss  # Kaggle's score, one definition for the 
 
 HEADER = ("id", "label")
 _NUMERIC_STEM = re.compile(r"^[0-9]+$")
+MAX_ID_DIGITS = 18  # every such id fits the int64 column of the CSV
 
 
 class SubmissionError(ValueError):
@@ -43,6 +44,11 @@ def parse_id(name: str | os.PathLike) -> int:
     if not _NUMERIC_STEM.match(stem):
         raise SubmissionError(
             f"{Path(name).name!r} is not named by a numeric Kaggle id (like 123.jpg); "
+            "Kaggle's test images are named 1.jpg ... 12500.jpg."
+        )
+    if len(stem.lstrip("0")) > MAX_ID_DIGITS:
+        raise SubmissionError(
+            f"{Path(name).name[:40]!r}: the id is too large ({len(stem)} digits); "
             "Kaggle's test images are named 1.jpg ... 12500.jpg."
         )
     return int(stem)

@@ -12,6 +12,7 @@ reader asks ``EventAccumulator`` for tensors (and still accepts old-style scalar
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from datetime import datetime, timezone
@@ -147,7 +148,8 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
     loss counted from 0: what TensorBoard shows, from the event files), epochs, params,
     train_seconds. A run without run.json's scores gets its best epoch's as model_val_*. With
     ``profile``, only runs trained in that run profile are ranked: a one-epoch smoke run and a
-    default run are not a fair comparison.
+    default run are not a fair comparison. Unfinished runs (no ``run.json``: interrupted, or
+    still training) are never ranked: their checkpoint is not the model they would have made.
     """
     root = _logs(logs_dir)
     if scalars is None:
@@ -157,6 +159,8 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
     for run, group in metrics.groupby("run", sort=True):
         if "val_loss" not in group or group["val_loss"].isna().all():
             continue
+        if not (root / run / "run.json").is_file():
+            continue  # unfinished
         info = read_run_info(root / run)
         if profile is not None and info.get("profile") != profile:
             continue
@@ -185,21 +189,40 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
     return table
 
 
-def best_json_path() -> Path:
-    return paths.models_dir() / "best.json"
+def best_json_path(profile=None) -> Path:
+    """The best-run record of a run profile (default: ``CATSDOGS_PROFILE``'s): ``models/best.json``
+    for the default profile, ``models/best-<profile>.json`` for the others, so a smoke run never
+    becomes the model the default profile submits."""
+    from utils.profiles import Profile, get_profile
+
+    name = profile.name if isinstance(profile, Profile) else get_profile(profile).name
+    return paths.models_dir() / ("best.json" if name == "default" else f"best-{name}.json")
 
 
-def record_best_run(ranking: pd.DataFrame, logs_dir=None, path=None) -> dict:
-    """Write the best run of ``ranking`` to ``models/best.json`` (read by notebook 08) and return it.
+def record_best_run(ranking: pd.DataFrame, logs_dir=None, path=None, profile=None) -> dict:
+    """Write the best run of ``ranking`` to the profile's record (``models/best.json``, read by
+    notebook 08 and ``python -m utils.submit``) and return it.
 
-    The best run is the highest-ranked one whose checkpoint (``models/<run>.keras``) still
-    exists. The record holds the run name, that checkpoint (relative to the project home),
-    the checkpoint's own validation scores and what the model expects as input.
+    Only finished runs of ``profile`` (default: ``CATSDOGS_PROFILE``'s) are candidates. The
+    best is the highest-ranked one whose checkpoint (``models/<run>.keras``) still exists. The
+    record holds the run name, that checkpoint (relative to the project home), the
+    checkpoint's own validation scores, the profile and epochs, and what the model expects as input.
     """
+    from utils.profiles import Profile, get_profile
+
+    profile_name = profile.name if isinstance(profile, Profile) else get_profile(profile).name
     if ranking.empty:
         raise ValueError("No ranked runs: train a model first (notebooks 03-05) so logs/ holds a run.")
     root = _logs(logs_dir)
-    for _, top in ranking.iterrows():
+    candidates = [top for _, top in ranking.iterrows()
+                  if (root / top["run"] / "run.json").is_file()
+                  and read_run_info(root / top["run"]).get("profile") == profile_name]
+    if not candidates:
+        raise ValueError(
+            f"No finished run of the {profile_name!r} profile is in the ranking: train one in that profile "
+            f"(CATSDOGS_PROFILE={profile_name}), or rank with rank_runs(profile={profile_name!r})."
+        )
+    for top in candidates:
         info = read_run_info(root / top["run"])
         model_path = info.get("model_path", f"models/{top['run']}.keras")
         if (paths.home() / model_path).is_file():
@@ -218,13 +241,16 @@ def record_best_run(ranking: pd.DataFrame, logs_dir=None, path=None) -> dict:
         "image_size": info.get("image_size"),
         "color_mode": info.get("color_mode"),
         "profile": info.get("profile"),
+        "epochs_run": info.get("epochs_run"),
         "chosen_by": "lowest validation log loss of the saved model (notebook 07)",
-        "candidates": int(len(ranking)),
+        "candidates": int(len(candidates)),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path = Path(path) if path is not None else best_json_path()
+    path = Path(path) if path is not None else best_json_path(profile_name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(temporary, path)
     return record
 
 

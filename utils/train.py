@@ -4,13 +4,16 @@
 
 Does what ``utils.training.train_variant`` does in a notebook: builds the dataset if needed,
 trains with the profile's data and epochs, writes ``logs/<run>`` and ``models/<run>.keras``,
-and prints the validation scores. ``--list`` shows the variants; ``--runs`` the finished runs.
+and prints the validation scores. ``--list`` shows the variants; ``--runs`` the runs, saying
+which are unfinished (interrupted, or still training: no ``run.json``; they are never ranked
+nor used by ``python -m utils.submit``). Ctrl-C stops with one line, not a traceback.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +24,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-name", help="name of the run (default: <variant>-<date>-<time>)")
     parser.add_argument("--profile", help="smoke, default or full (default: $CATSDOGS_PROFILE or default)")
     parser.add_argument("--list", action="store_true", help="list the registered variants and exit")
-    parser.add_argument("--runs", action="store_true", help="list the finished runs and exit")
+    parser.add_argument("--runs", action="store_true", help="list the runs (finished and unfinished) and exit")
     args = parser.parse_args(argv)
+    started = time.time()
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        run = _interrupted_run(started)
+        where = (f"run {run} is left unfinished (logs/{run}/ has no run.json): it is not ranked and "
+                 "utils.submit does not use it" if run else "no run was recorded")
+        print(f"\nInterrupted (Ctrl-C): {where}.", file=sys.stderr)
+        return 130
+
+
+def _interrupted_run(since: float) -> str | None:
+    """The run this command started (a folder under logs/ made since ``since`` without run.json)."""
+    from utils import paths
+
+    logs = paths.logs_dir()
+    if not logs.is_dir():
+        return None
+    fresh = [p for p in logs.iterdir() if p.is_dir() and not (p / "run.json").exists()
+             and p.stat().st_mtime >= since - 1]
+    return max(fresh, key=lambda p: p.stat().st_mtime).name if fresh else None
+
+
+def runs_table():
+    """The runs under logs/ with a ``status`` column: finished, or UNFINISHED."""
+    from utils.training import list_runs
+
+    table = list_runs(include_unfinished=True).drop(columns=["hparams"], errors="ignore")
+    finished = table.pop("finished").astype(bool) if "finished" in table else None
+    if finished is not None:
+        table.insert(1, "status", ["finished" if f else "UNFINISHED" for f in finished])
+    return table
+
+
+def _main(args) -> int:
 
     from utils import paths
     from utils.models import DEFAULT_VARIANT, VARIANTS
@@ -34,9 +72,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}{star}: {variant.description}")
         return 0
     if args.runs:
-        from utils.training import list_runs
-
-        print(list_runs().drop(columns=["hparams"], errors="ignore").to_string(index=False))
+        table = runs_table()
+        if table.empty:
+            print(f"No runs in {paths.relative(paths.logs_dir())}/ yet: train one (python -m utils.train).")
+            return 0
+        print(table.to_string(index=False))
+        unfinished = int((table["status"] == "UNFINISHED").sum())
+        if unfinished:
+            print(f"\n{unfinished} unfinished run(s) (interrupted, or still training: no run.json): never ranked "
+                  "and never chosen by utils.submit. Archive them with utils.tensorboard_logs.archive_run(NAME).")
         return 0
     name = args.variant or DEFAULT_VARIANT
     if name not in VARIANTS:
@@ -52,8 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.run_name:
-        from utils.training import run_exists
+        from utils.training import check_run_name, run_exists
 
+        try:
+            check_run_name(args.run_name)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         if run_exists(args.run_name):
             print(f"error: a run named {args.run_name!r} already exists; choose another --run-name "
                   "(nothing was overwritten).", file=sys.stderr)
@@ -71,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from utils.training import train_variant
 
-    result = train_variant(name, frame=frame, profile=profile, run_name=args.run_name, epochs=args.epochs)
+    try:
+        result = train_variant(name, frame=frame, profile=profile, run_name=args.run_name, epochs=args.epochs)
+    except (ValueError, FileExistsError) as error:  # a run name taken meanwhile, a bad one
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"\nRun {result.run_name}: validation accuracy {result.val_accuracy:.3f}, "
           f"loss {result.val_loss:.3f}, {result.train_seconds / 60:.1f} min of training.")
     print(f"Checkpoint: {paths.relative(result.model_path)}   logs: {paths.relative(result.log_dir)}")
