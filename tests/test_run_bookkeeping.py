@@ -91,3 +91,12 @@ def test_callback_settings_tell_two_callback_lists_apart(home):
     assert callback_settings(written_out) == callback_settings(run.callbacks(patience=5, restore_best=True))
     assert callback_settings(written_out) != callback_settings(run.callbacks(patience=3, restore_best=True))
     assert callback_settings(written_out) != callback_settings(run.callbacks(patience=5, restore_best=False))
+
+
+def test_a_run_started_without_a_profile_records_the_current_one(home, monkeypatch):
+    from utils.training import start_run
+
+    monkeypatch.setenv("CATSDOGS_PROFILE", "smoke")
+    run = start_run("baseline", {})
+    assert run.profile == "smoke"
+    assert json.loads((run.log_dir / "started.json").read_text())["profile"] == "smoke"

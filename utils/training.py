@@ -216,6 +216,10 @@ def start_run(variant: str, hparams: dict | None = None, profile=None, run_name:
     taken. The folder is created exclusively, so two runs started in the same second get two
     names. A given ``run_name`` must be a plain folder name (:func:`check_run_name`) and free.
     """
+    if profile is None:
+        from utils.profiles import get_profile
+
+        profile = get_profile()  # CATSDOGS_PROFILE's, so every run records the profile it ran in
     profile_name = getattr(profile, "name", profile)
     logs_dir, models_dir = paths.logs_dir(), paths.models_dir()
     logs_dir.mkdir(parents=True, exist_ok=True)
