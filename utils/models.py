@@ -153,7 +153,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "batchnorm_gap",
             "BatchNormalization after every convolution, GlobalAveragePooling instead of Flatten, "
-            "a lower learning rate with a cosine schedule, and early stopping.",
+            "a lower learning rate with a cosine schedule, and more patience (8 epochs) before early stopping.",
             image_size=(64, 64), color_mode="rgb", epochs=10, batch_size=64,
             learning_rate=3e-4, lr_schedule="cosine", patience=8,
             options={"builder": "gap_cnn", "filters": (32, 64, 128, 256), "dropout": 0.3},

@@ -116,7 +116,7 @@ def plot_wrong_gallery(wrong: pd.DataFrame, columns: int = 4, size: int = 128):
     names = {0: "cat", 1: "dog"}
     n = max(1, len(wrong))
     rows = int(np.ceil(n / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(8, 2.2 * rows), dpi=DPI, squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(8, 2.5 * rows), dpi=DPI, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, (_, row) in zip(axes.ravel(), wrong.iterrows()):
@@ -126,7 +126,8 @@ def plot_wrong_gallery(wrong: pd.DataFrame, columns: int = 4, size: int = 128):
     if len(wrong) == 0:
         axes[0, 0].text(0.5, 0.5, "no wrong answers", ha="center")
     fig.suptitle("most confidently wrong", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.subplots_adjust(hspace=0.3)  # room for each row's titles below the row above
     return fig
 
 
