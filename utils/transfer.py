@@ -467,7 +467,7 @@ def plot_mobilenet_v2(table, head=("global average pooling", "dropout", "Dense(1
         ax.text(i, top, f"{row.out_channels}" + (" +" if row.residual else ""), ha="center", fontsize=7)
         if row.expanded:
             ax.plot(i, row.expanded, marker="_", markersize=10, color="tab:red")
-        labels.append(row.stage.replace("block_", "b").replace("expanded_conv", "b0"))
+        labels.append(row.stage)  # the same names as the table mobilenet_v2_blocks returns
     channels = int(table["out_channels"].iloc[-1])
     head_heights = [channels, channels, 1]
     for k, (name, height) in enumerate(zip(head, head_heights)):
