@@ -84,7 +84,7 @@ def test_house_rules(name):
             png = output.get("data", {}).get("image/png")
             if png:
                 width, height = struct.unpack(">II", base64.b64decode(png)[16:24])
-                assert width >= 300 and height >= 120, f"a figure {width}x{height} px is too small to read"
+                assert width >= 250 and height >= 120, f"a figure {width}x{height} px is too small to read"
         for printed in text_outputs(cell):
             assert not re.search(r"(?<![\w.])(/work|/tmp|/root|/home)/", printed), printed[:200]
             assert "%|" not in printed, "a progress-bar frame"
