@@ -132,3 +132,41 @@ def manifest(shared_data):
     from utils.dataset import load_manifest
 
     return load_manifest("smoke")
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by .ci/run (never a browser download)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's Chromium for the real-browser tests (notebook 07's TensorBoard, the slide decks)."""
+    if not CHROMIUM.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium).")
+        pytest.skip(f"No {CHROMIUM}: install Debian's chromium (apt-get install -y chromium) to run the browser test.")
+    return CHROMIUM
+
+
+@pytest.fixture
+def fake_kaggle(tmp_path, monkeypatch):
+    """A `kaggle` program on PATH that records its arguments (one a line) and says it submitted, and an
+    empty credentials folder for it: ``(program, record, config)``. Never the real CLI, never the network."""
+    import stat
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "kaggle-args.txt"
+    program = bin_dir / "kaggle"
+    program.write_text(
+        f"#!{sys.executable}\nimport sys\nopen({str(record)!r}, 'w').write('\\n'.join(sys.argv[1:]))\n"
+        "print('Successfully submitted to Dogs vs. Cats Redux')\n"
+    )
+    program.chmod(program.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    config = tmp_path / "kaggle-config"
+    config.mkdir()
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(config))
+    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "CATSDOGS_SUBMIT"):
+        monkeypatch.delenv(name, raising=False)
+    return program, record, config

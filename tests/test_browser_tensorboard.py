@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "07_comparing_runs_in_tensorboard.ipynb"
 IMAGES = ROOT / "docs" / "images"
 SCREENSHOTS_VARIABLE = "CATSDOGS_SCREENSHOTS"
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
@@ -42,15 +41,6 @@ CHROMIUM_ARGS = [
 VARIANTS = ["baseline", "color_larger"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium).")
-        pytest.skip(f"No {CHROMIUM}: install Debian's chromium (apt-get install -y chromium) to run the browser test.")
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")

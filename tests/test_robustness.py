@@ -189,36 +189,28 @@ def test_submit_refuses_smoke_and_unfinished_models_unless_named(home):
 # --- 4. Kaggle: only with an explicit opt-in; the tests stop only their own TensorBoards -------
 
 @pytest.fixture
-def fake_kaggle(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    record = tmp_path / "kaggle-args.txt"
-    program = bin_dir / "kaggle"
-    program.write_text(f"#!{sys.executable}\nimport sys\nopen({str(record)!r}, 'w').write(' '.join(sys.argv[1:]))\n")
-    program.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    (tmp_path / "kaggle-config").mkdir()
-    (tmp_path / "kaggle-config" / "kaggle.json").write_text("{}")
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kaggle-config"))
-    monkeypatch.delenv("CATSDOGS_SUBMIT", raising=False)
+def kaggle_calls(fake_kaggle):
+    """conftest's fake `kaggle`, with credentials in place: the file it writes when it is run."""
+    _, record, config = fake_kaggle
+    (config / "kaggle.json").write_text("{}")
     return record
 
 
-def test_credentials_alone_never_submit(fake_kaggle, tmp_path, monkeypatch):
+def test_credentials_alone_never_submit(kaggle_calls, tmp_path, monkeypatch):
     from utils import kaggle_submit
 
     csv = tmp_path / "submission.csv"
     csv.write_text("id,label\n1,0.5\n")
     result = kaggle_submit.submit(csv, "m")  # what notebook 08 ran with credentials present
-    assert not result.ran and "opt-in" in result.message and not fake_kaggle.exists()
+    assert not result.ran and "opt-in" in result.message and not kaggle_calls.exists()
     monkeypatch.setenv("CATSDOGS_SUBMIT", "1")
     assert not kaggle_submit.submit(csv, "m", confirm=False).ran and not kaggle_submit.submit(csv, "m", run=False).ran
-    assert kaggle_submit.submit(csv, "m").ran and fake_kaggle.exists()
+    assert kaggle_submit.submit(csv, "m").ran and kaggle_calls.exists()
     monkeypatch.delenv("CATSDOGS_SUBMIT")
-    fake_kaggle.unlink()
-    assert kaggle_submit.submit(csv, "m", confirm=True).ran and fake_kaggle.exists()
-    fake_kaggle.unlink()
-    assert kaggle_submit.submit(csv, "m", run=True).ran and fake_kaggle.exists()  # notebook 08: run=asked and ...
+    kaggle_calls.unlink()
+    assert kaggle_submit.submit(csv, "m", confirm=True).ran and kaggle_calls.exists()
+    kaggle_calls.unlink()
+    assert kaggle_submit.submit(csv, "m", run=True).ran and kaggle_calls.exists()  # notebook 08: run=asked and ...
 
 
 def test_the_session_stops_only_tensorboards_it_recorded(tmp_path):

@@ -18,7 +18,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DECK_NOTEBOOKS = ["02_convolution_and_pooling.ipynb", "03_baseline_cnn.ipynb"]
-CHROMIUM = Path("/usr/bin/chromium")
 # Optional CDN loads of nbconvert's template that these decks do without: icons, a web font (the
 # browser falls back to a local one), Mermaid (for diagrams, which no cell has).
 OPTIONAL_CDN = ("https://maxcdn.bootstrapcdn.com/font-awesome/", "https://fonts.googleapis.com/",
@@ -105,15 +104,6 @@ def test_normalise_keeps_slide_metadata():
     normalise = _load("normalise_notebook")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T", metadata={"slideshow": {"slide_type": "slide"}})])
     assert normalise.normalise(nb).cells[0].metadata == {"slideshow": {"slide_type": "slide"}}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium).")
-        pytest.skip(f"No {CHROMIUM}: install Debian's chromium (apt-get install -y chromium) to run the browser test.")
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ trained for one step on real training images.
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 import zipfile
@@ -236,27 +235,6 @@ def test_bad_clip(capsys, tiny_model_path, test_images, tmp_path):
     code, _, err = run_cli(capsys, "--model", tiny_model_path, "--images", test_images,
                            "--out", tmp_path / "s.csv", "--clip", "0.7")
     assert code == 2 and "--clip" in err
-
-
-@pytest.fixture
-def fake_kaggle(tmp_path, monkeypatch):
-    """A `kaggle` program on PATH that records its arguments, and credentials for it."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    record = tmp_path / "kaggle-args.txt"
-    program = bin_dir / "kaggle"
-    program.write_text(
-        f"#!{sys.executable}\nimport sys\nopen({str(record)!r}, 'w').write('\\n'.join(sys.argv[1:]))\n"
-        "print('Successfully submitted to Dogs vs. Cats Redux')\n"
-    )
-    program.chmod(program.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    config = tmp_path / "kaggle-config"
-    config.mkdir()
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(config))
-    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    return program, record, config
 
 
 def test_kaggle_submit_runs_the_exact_command_when_set_up(fake_kaggle, tmp_path):
