@@ -116,3 +116,13 @@ def test_every_variant_trains_one_step_on_real_images(name, manifest):
     history = model.fit(batch, epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["loss"][0])
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_variant_changes_lists_every_setting_a_step_changes():
+    from utils.models import variant_changes
+
+    assert variant_changes("color_larger", "augmented") == ["epochs: 8 -> 12", "augment: False -> True"]
+    changes = variant_changes("augmented", "batchnorm_gap")
+    assert "builder: seed_cnn -> gap_cnn" in changes and "learning_rate: 0.001 -> 0.0003" in changes
+    assert not any(c.startswith(("dense:", "bn_momentum:")) for c in changes)  # part of the builder's change
+    assert variant_changes("deeper", "deeper") == []
