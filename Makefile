@@ -6,6 +6,8 @@
 # Maintainers only (they rewrite tracked files on purpose):
 #   make refresh-notebooks    executes the series and writes the outputs into notebooks/*.ipynb
 #   make refresh-screenshots  runs the notebook 07 browser test and writes docs/images/07_*.png
+#   make refresh-timings      runs the series in PROFILE (e.g. smoke) without saving it and records each
+#                             notebook's time in notebooks/timings.json, its header and the README table
 # Both create the virtual environment .venv (Python 3.11) and install the pinned packages first.
 
 PYTHON ?= python3.11
@@ -14,7 +16,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= default
 
-.PHONY: series test env clean-outputs refresh-notebooks refresh-screenshots
+.PHONY: series test env clean-outputs refresh-notebooks refresh-screenshots refresh-timings
 
 env: $(STAMP)
 
@@ -34,6 +36,9 @@ test: $(STAMP)
 
 refresh-notebooks: $(STAMP)
 	CATSDOGS_PROFILE=$(PROFILE) $(PY) scripts/run_series.py --profile $(PROFILE) --in-place
+
+refresh-timings: $(STAMP)
+	CATSDOGS_PROFILE=$(PROFILE) $(PY) scripts/run_series.py --profile $(PROFILE) --no-save --record-timings
 
 refresh-screenshots: $(STAMP)
 	CATSDOGS_SCREENSHOTS=$(CURDIR)/docs/images $(PY) -m pytest tests/test_browser_tensorboard.py

@@ -7,6 +7,11 @@ executed, normalised notebook (see normalise_notebook.py) goes to ``build/execut
 ignores it), so a learner's run never changes a tracked file. ``--in-place`` writes it back
 over the committed notebook instead: that is the maintainers' ``make refresh-notebooks``.
 Stops at the first notebook that fails and prints the error's message (not a traceback).
+
+Every run writes how long each notebook took to ``<output dir>/timings.json``. ``--in-place``
+and ``--record-timings`` (maintainers: ``make refresh-timings PROFILE=smoke``) also record them
+in ``notebooks/timings.json`` and rewrite the notebooks' header line and the README's table from
+it (see series_timings.py), so the published times always come from a run.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from nbclient.exceptions import CellExecutionError  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from normalise_notebook import normalise  # noqa: E402
+import series_timings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -68,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="maintainers: overwrite the committed notebooks (make refresh-notebooks)")
     where.add_argument("--no-save", action="store_true", help="execute only; write nothing")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
+    parser.add_argument("--record-timings", action="store_true",
+                        help="maintainers: record the times in notebooks/timings.json and rewrite the notebook "
+                             "headers and README table from it (always on with --in-place)")
     args = parser.parse_args(argv)
 
     from utils.profiles import PROFILES
@@ -87,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         f"saved to {os.path.relpath(args.output_dir)}/"
     print(f"Running {len(notebooks)} notebook(s) in the {args.profile!r} profile ({destination}).", flush=True)
     timings = []
+    record = args.in_place or args.record_timings
+    machine = machine_name()
     for path in notebooks:
         path = Path(path).resolve()
         nb = nbformat.read(path, as_version=4)
@@ -121,15 +132,32 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         timings.append((path.name, seconds))
         print(f"done in {seconds / 60:.1f} min", flush=True)
+        if record:  # this notebook's time, kept even if a later notebook fails
+            recorded = series_timings.record(series_timings.load(), args.profile, {path.stem: seconds}, machine)
+            series_timings.save(recorded)
         if args.in_place:
+            series_timings.update_header(path, recorded, nb=nb)
             nbformat.write(normalise(nb), path)
         elif not args.no_save:
             args.output_dir.mkdir(parents=True, exist_ok=True)
             nbformat.write(normalise(nb), args.output_dir / path.name)
+            run_times = series_timings.record({}, args.profile, {Path(n).stem: t for n, t in timings}, machine)
+            series_timings.save(run_times, args.output_dir / "timings.json")
     print("\nTime to run each notebook (profile %s):" % args.profile)
     for name, seconds in timings:
         print(f"  {name:45s} {seconds / 60:6.1f} min")
+    if record:
+        all_notebooks = sorted(series_timings.TIMINGS.parent.glob("[0-9][0-9]_*.ipynb"))
+        changed = series_timings.refresh(all_notebooks, series_timings.load())
+        print("Recorded in notebooks/timings.json; rewrote the times in: " + (", ".join(changed) or "nothing"))
     return 0
+
+
+def machine_name() -> str:
+    """A short name of this machine for the timings: processor model and logical CPUs."""
+    from utils.cpu_speed import cpu_description
+
+    return re.sub(r"\((R|TM)\)", "", ", ".join(cpu_description().split(", ")[:2]))
 
 
 if __name__ == "__main__":

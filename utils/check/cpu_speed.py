@@ -1,0 +1,46 @@
+"""Checks for notebook 09's exercises (training speed on a CPU)."""
+from __future__ import annotations
+
+from typing import Any
+
+from utils.check._report import exercise
+
+
+def _resolution(answer: Any) -> str:
+    text = str(answer).strip().lower()
+    return text if "x" in text or text == "head" else f"{text}x{text}"
+
+
+@exercise("09.1")
+def largest_time_share(resolution: Any, costs: Any) -> tuple[bool, str]:
+    """The input resolution whose layers take the largest share of the time in ``costs`` (layer_costs)."""
+    from utils.cpu_speed import by_resolution
+
+    shares = by_resolution(costs)["share of time"]
+    return _resolution(resolution) == shares.idxmax(), "look at by_resolution(costs)['share of time']."
+
+
+@exercise("09.2")
+def largest_batch_gain(resolution: Any, costs_64: Any, costs_128: Any) -> tuple[bool, str]:
+    """The resolution whose layers gain most GFLOP/s from a batch of 64 to 128 (two layer_costs tables)."""
+    def speed(costs, batch):
+        groups = costs.groupby("resolution")
+        return 3 * groups["MFLOPs"].sum() * batch / groups["ms"].sum()
+
+    gain = (speed(costs_128, 128) / speed(costs_64, 64)).drop(index=1, errors="ignore")
+    best = f"{gain.idxmax()}x{gain.idxmax()}"
+    return _resolution(resolution) == best, ("compute each resolution's GFLOP/s in both tables (3 x MFLOPs x batch / "
+                                             "ms, summed per resolution) and compare.")
+
+
+@exercise("09.3")
+def two_convs_variant(variant: Any) -> tuple[bool, str]:
+    """``deeper`` with two convolutions in every block, for 30 epochs."""
+    convs = variant.options.get("convs_per_block")
+    if variant.name != "deeper" and not str(variant.name).startswith("deeper"):
+        return False, "start from the `deeper` variant."
+    if convs != 2 and (not isinstance(convs, (tuple, list)) or set(convs) != {2}):
+        return False, "set convs_per_block to 2 (get_variant and train_variant take it as an override)."
+    if variant.epochs != 30:
+        return False, "train for 30 epochs."
+    return True, ""
