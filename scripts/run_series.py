@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
     args = parser.parse_args(argv)
 
-    from utils.profiles import PROFILES
+    from utils.config import PROFILES
 
     if args.profile.strip().lower() not in PROFILES:
         print(f"error: unknown run profile {args.profile!r}: choose one of {', '.join(PROFILES)} "

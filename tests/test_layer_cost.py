@@ -1,4 +1,4 @@
-"""utils.cpu_speed (appendix notebook 09, bench/layer_cost.py): per-layer rows, FLOPs and shares (not timings, which vary)."""
+"""utils.models.cost (appendix notebook 09, bench/layer_cost.py): per-layer rows, FLOPs and shares (not timings, which vary)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import pytest
 
 @pytest.mark.parametrize("overrides", [{}, {"convs_per_block": 2}])
 def test_layer_costs_time_every_layer_with_its_own_flops(overrides):
-    from utils.cpu_speed import by_resolution, layer_costs
+    from utils.models.cost import by_resolution, layer_costs
 
     costs = layer_costs("deeper", batch=2, repeats=1, overrides=overrides)
     first = costs.set_index("layer").loc["block1_conv1"]
@@ -23,7 +23,7 @@ def test_layer_costs_time_every_layer_with_its_own_flops(overrides):
 
 
 def test_cpu_description_names_the_vector_instructions():
-    from utils.cpu_speed import cpu_description
+    from utils.models.cost import cpu_description
 
     text = cpu_description()
     assert "logical CPUs" in text

@@ -1,4 +1,4 @@
-"""Tests for utils.transfer (notebook 05): weights lookup offline, feature caching, fine-tuning.
+"""Tests for utils.models.transfer (notebook 05): weights lookup offline, feature caching, fine-tuning.
 
 No ImageNet weights are needed: the offline test writes a file under the exact name Keras
 expects (from a randomly initialised MobileNetV2) and checks the builder loads it with the
@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from utils import transfer
+from utils.models import transfer
 
 MOBILENET_160 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5"
 
@@ -53,7 +53,7 @@ def test_weights_found_offline_or_explained(tmp_path):
     result = _run_offline(f"""
         import h5py, keras, numpy as np
         from keras.src.legacy.saving import legacy_h5_format
-        from utils import transfer
+        from utils.models import transfer
 
         missing = transfer.imagenet_weights_available()
         try:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-LABEL_NAMES = ("cat", "dog")
+from utils.config import CLASS_NAMES, THRESHOLD
+
 EPSILON = 1e-15  # Kaggle clips predictions to [1e-15, 1 - 1e-15] before taking logs
 
 
-def accuracy(labels, dog_probabilities, threshold: float = 0.5) -> float:
+def accuracy(labels, dog_probabilities, threshold: float = THRESHOLD) -> float:
     """Share of images whose predicted class (P(dog) > threshold means dog) is right (notebook 03)."""
     labels = np.asarray(labels)
     return float(np.mean((np.asarray(dog_probabilities) > threshold).astype(int) == labels))
@@ -30,14 +31,14 @@ def log_loss(labels, dog_probabilities) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def confusion_matrix(labels, dog_probabilities, threshold: float = 0.5) -> pd.DataFrame:
+def confusion_matrix(labels, dog_probabilities, threshold: float = THRESHOLD) -> pd.DataFrame:
     """Counts of true class (rows) against predicted class (columns) (notebook 03)."""
     labels = np.asarray(labels)
     predicted = (np.asarray(dog_probabilities) > threshold).astype(int)
     counts = np.zeros((2, 2), dtype=int)
     np.add.at(counts, (labels, predicted), 1)
-    return pd.DataFrame(counts, index=[f"true {n}" for n in LABEL_NAMES],
-                        columns=[f"predicted {n}" for n in LABEL_NAMES])
+    return pd.DataFrame(counts, index=[f"true {n}" for n in CLASS_NAMES],
+                        columns=[f"predicted {n}" for n in CLASS_NAMES])
 
 
 @dataclass
@@ -69,7 +70,7 @@ def with_predictions(frame: pd.DataFrame, dog_probabilities) -> pd.DataFrame:
     """``frame`` plus P(dog), the predicted label, whether it is right, and how sure a wrong answer was."""
     frame = frame.copy()
     frame["p_dog"] = np.asarray(dog_probabilities, dtype="float64")
-    frame["predicted"] = (frame["p_dog"] > 0.5).astype(int)
+    frame["predicted"] = (frame["p_dog"] > THRESHOLD).astype(int)
     frame["correct"] = frame["predicted"] == frame["label"]
     # Probability given to the wrong class: 1.0 means sure and wrong.
     frame["p_wrong"] = np.where(frame["label"] == 1, 1 - frame["p_dog"], frame["p_dog"])
@@ -85,8 +86,8 @@ def most_confidently_wrong(frame_with_predictions: pd.DataFrame, n: int = 8) -> 
 def evaluate_split(model, frame: pd.DataFrame, split: str = "validation", image_size=None, color_mode=None,
                    batch_size: int = 64) -> Evaluation:
     """Predict every image of ``split`` with ``model`` (input size and colour read from the model; notebook 03)."""
-    from utils.models import dog_probability
-    from utils.pipeline import make_dataset
+    from utils.predict import dog_probability
+    from utils.data.pipeline import make_dataset
 
     image_size = tuple(image_size or model.input_shape[1:3])
     color_mode = color_mode or ("grayscale" if model.input_shape[-1] == 1 else "rgb")
