@@ -17,9 +17,10 @@ def test_layer_costs_time_every_layer_with_its_own_flops(overrides):
     assert "block5_conv2" in set(costs["layer"]) if overrides else "block5_conv2" not in set(costs["layer"])
     assert not costs["type"].isin(["RandomFlip", "RandomRotation", "Dropout"]).any()
     assert (costs["ms"] > 0).all()
-    assert costs["share of time"].sum() == pytest.approx(1.0)
     summary = by_resolution(costs)
-    assert list(summary.index[:2]) == ["64x64", "32x32"] and summary["share of FLOPs"].sum() == pytest.approx(1.0)
+    assert list(summary.index[:2]) == ["64x64", "32x32"] and summary.index[-1] == "head"
+    # the head (Flatten/Dense after the last pooling) does a tiny share of the work
+    assert summary.loc["head", "share of FLOPs"] < 0.05
 
 
 def test_cpu_description_names_the_vector_instructions():

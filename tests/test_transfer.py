@@ -197,3 +197,22 @@ def test_save_image_model_makes_the_checkpoint_take_images(small_parts, tmp_path
         warnings.simplefilter("error")  # e.g. no optimizer mismatch on loading
         loaded = keras.models.load_model(result.model_path)
     assert loaded.input_shape == (None, 96, 96, 3) and loaded.output_shape == (None, 1)
+
+
+@pytest.mark.parametrize("base, size", [("MobileNetV2", 96), ("MobileNetV2", 160), ("MobileNetV2", 224),
+                                        ("MobileNetV2", 100), ("ResNet50", 224), ("EfficientNetB0", 224)])
+def test_weights_table_is_what_keras_asks_for(monkeypatch, base, size):
+    """IMAGENET_NO_TOP_WEIGHTS against Keras itself: its download function is replaced by one that
+    records what the constructor asks for and stops (private Keras names: only in this test)."""
+    from keras.src.utils import file_utils
+
+    class Asked(Exception):
+        pass
+
+    def record(fname=None, origin=None, *args, **kwargs):
+        raise Asked(fname or os.path.basename(origin), origin)
+
+    monkeypatch.setattr(file_utils, "get_file", record)
+    with pytest.raises(Asked) as asked:
+        getattr(keras.applications, base)(include_top=False, weights="imagenet", input_shape=(size, size, 3))
+    assert transfer.imagenet_weights_file(base, size) == asked.value.args

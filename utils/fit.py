@@ -35,7 +35,7 @@ from utils.config import SEED
 from utils import config
 from utils.config import headless
 from utils.predict import model_input
-from utils.runs import RunRecord, RunResult, check_run_name, now, write_json
+from utils.runs import STARTED_FILE, RunRecord, RunResult, check_run_name, now, write_json
 
 
 def _hparam_value(value):
@@ -159,7 +159,7 @@ def start_run(variant: str, hparams: dict | None = None, profile=None, run_name:
                 break
             continue
         run = Run(name, logs_dir / name, models_dir / f"{name}.keras", variant, profile_name, dict(hparams or {}))
-        write_json(run.log_dir / "started.json", {"run": name, "variant": variant, "profile": profile_name,
+        write_json(run.log_dir / STARTED_FILE, {"run": name, "variant": variant, "profile": profile_name,
                                                    "hparams": {k: _hparam_value(v) for k, v in run.hparams.items()},
                                                    "started": now()})
         _write_hparams(run.log_dir, name, run.hparams)

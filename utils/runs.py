@@ -66,7 +66,7 @@ class RunRecord:
 
     run: str
     variant: str | None = None
-    hparams: dict = field(default_factory=dict)
+    hparams: dict | None = None
     params: int | None = None
     flops: int | None = None
     epochs_run: int | None = None
@@ -114,6 +114,15 @@ class RunRecord:
     @property
     def checkpoint(self) -> Path:
         return checkpoint_path(self.run, self.model_path)
+
+
+def read_started(run_dir: Path | str) -> dict:
+    """What ``logs/<run>/started.json`` says about a run's start ({"run": <folder>} when it is damaged)."""
+    try:
+        content = json.loads((Path(run_dir) / STARTED_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        content = None
+    return content if isinstance(content, dict) else {"run": Path(run_dir).name}
 
 
 def read_run_info(run_dir: Path | str) -> dict:
@@ -193,11 +202,8 @@ def list_runs(logs_dir: Path | str | None = None, include_unfinished: bool = Fal
         info = read_run_info(folder)  # {} for a run being written, or a damaged file
         if info:
             rows.append({**info, "finished": True})
-        elif include_unfinished and (folder / "started.json").is_file():
-            try:
-                started = json.loads((folder / "started.json").read_text())
-            except (OSError, json.JSONDecodeError):
-                started = {"run": folder.name}
+        elif include_unfinished and (folder / STARTED_FILE).is_file():
+            started = read_started(folder)
             rows.append({"run": folder.name, "variant": started.get("variant"), "profile": started.get("profile"),
                          "created": started.get("started"), "finished": False})
     if not rows:
@@ -253,7 +259,7 @@ def run_names(logs_dir=None, profile: str | None = None) -> list[str]:
         )
         if profile is not None and read_run_info(folder).get("profile") != profile:
             continue
-        if has_events or (folder / "run.json").is_file():
+        if has_events or (folder / RUN_FILE).is_file():
             runs.append(folder.name)
     return runs
 
@@ -279,7 +285,7 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
     for run, group in metrics.groupby("run", sort=True):
         if "val_loss" not in group or group["val_loss"].isna().all():
             continue
-        if not (root / run / "run.json").is_file():
+        if not (root / run / RUN_FILE).is_file():
             continue  # unfinished
         info = read_run_info(root / run)
         if profile is not None and info.get("profile") != profile:
@@ -331,7 +337,7 @@ def record_best_run(ranking: pd.DataFrame, logs_dir=None, path=None, profile=Non
         raise ValueError("No ranked runs: train a model first (notebooks 03-05) so logs/ holds a run.")
     root = _logs(logs_dir)
     candidates = [top for _, top in ranking.iterrows()
-                  if (root / top["run"] / "run.json").is_file()
+                  if (root / top["run"] / RUN_FILE).is_file()
                   and read_run_info(root / top["run"]).get("profile") == profile_name]
     if not candidates:
         raise ValueError(

@@ -98,10 +98,7 @@ def build_submission(ids, probabilities, clip: float | None = None) -> pd.DataFr
         raise SubmissionError(f"{ids.shape[0]} ids but {p.shape[0]} probabilities: they must pair up.")
     if ids.shape[0] == 0:
         raise SubmissionError("No predictions to write: no test images were read.")
-    try:
-        int_ids = np.array([_as_id(i) for i in ids], dtype="int64")
-    except SubmissionError:
-        raise
+    int_ids = np.array([_as_id(i) for i in ids], dtype="int64")
     if not np.all(np.isfinite(p)):
         raise SubmissionError("Some probabilities are NaN or infinite; the model output is broken.")
     if p.min() < 0.0 or p.max() > 1.0:

@@ -46,14 +46,14 @@ def model_run(path: Path) -> tuple[str, dict]:
     (``logs/<run>/run.json``, returned as info), ``"unfinished"`` (the run folder without
     ``run.json``: interrupted, or still training; info from ``started.json``) or ``"unknown"``
     (not saved by a run of the course)."""
+    from utils.runs import RUN_FILE, STARTED_FILE, read_run_info, read_started
+
     folder = config.logs_dir() / Path(path).stem
-    for state, name in (("finished", "run.json"), ("unfinished", "started.json")):
-        if (folder / name).is_file():
-            try:
-                info = json.loads((folder / name).read_text())
-            except (OSError, ValueError):
-                info = {}
-            return state, info if isinstance(info, dict) else {}
+    if (folder / RUN_FILE).is_file():
+        return "finished", read_run_info(folder)
+    if (folder / STARTED_FILE).is_file():
+        started = read_started(folder)
+        return "unfinished", {} if started == {"run": folder.name} else started
     return ("unfinished", {}) if folder.is_dir() else ("unknown", {})
 
 
@@ -94,30 +94,30 @@ def choose_model(name: str | os.PathLike | None = None, profile=None) -> tuple[P
         if not path.is_absolute() and not path.exists() and (config.home() / path).exists():
             path = config.home() / path  # e.g. "models/NAME.keras" named from inside notebooks/
         return path, f"named by you; {describe_model(path)}"
-    from utils.runs import best_json_path
+    from utils.runs import best_json_path, read_best_run
 
     models = config.models_dir()
-    best = best_json_path(current)
-    shown_best = config.relative(best)
+    shown_best = config.relative(best_json_path(current))
     notes = []
-    if best.is_file():
-        try:
-            record = json.loads(best.read_text())
-            path = Path(record["model_path"])
-            path = path if path.is_absolute() else config.home() / path
-            if not path.is_file():
-                notes.append(f"{shown_best} names {config.relative(path)}, which is missing")
-            elif record.get("profile") == "smoke" and current != "smoke":
-                notes.append(f"{shown_best} names a smoke-profile run (not used)")
-            elif (refused := _refusal(path, current)) is not None:
-                notes.append(f"{shown_best}: {refused} (not used)")
-            else:
-                score = record.get("val_loss", record.get("best_val_loss"))
-                why = f"the best run recorded in {shown_best} ({record.get('run', path.stem)}"
-                why += f", validation loss {score:.4f}" if isinstance(score, (int, float)) else ""
-                return path, why + f"); {describe_model(path)}"
-        except (ValueError, KeyError, TypeError):
-            notes.append(f"{shown_best} is unreadable")
+    try:
+        record = read_best_run(current)
+    except ValueError:
+        record = None
+        notes.append(f"{shown_best} is unreadable")
+    if record is not None:
+        path = Path(record["model_path"])
+        path = path if path.is_absolute() else config.home() / path
+        if not path.is_file():
+            notes.append(f"{shown_best} names {config.relative(path)}, which is missing")
+        elif record.get("profile") == "smoke" and current != "smoke":
+            notes.append(f"{shown_best} names a smoke-profile run (not used)")
+        elif (refused := _refusal(path, current)) is not None:
+            notes.append(f"{shown_best}: {refused} (not used)")
+        else:
+            score = record.get("val_loss")
+            why = f"the best run recorded in {shown_best} ({record.get('run', path.stem)}"
+            why += f", validation loss {score:.4f}" if isinstance(score, (int, float)) else ""
+            return path, why + f"); {describe_model(path)}"
     found = sorted(models.glob("*.keras"), key=lambda p: p.stat().st_mtime, reverse=True) if models.is_dir() else []
     refused = []
     for path in found:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import keras
 import numpy as np
@@ -347,6 +348,17 @@ def moving_statistics(model: keras.Model) -> list[np.ndarray]:
 # --------------------------------------------------------------------------- runs on the data set
 
 
+def feature_cache_name(base_name: str, image_size, weights_label: str, split: str, paths: Iterable[str],
+                       copies: int | None = None) -> str:
+    """The file name of a split's cached features: base, size, weights, split, augmentation (``copies``,
+    None for none) and a digest of the exact list of images, in order (notebook 05)."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join(map(str, paths)).encode()).hexdigest()[:10]
+    tag = "plain" if copies is None else f"aug{copies}"
+    return f"{base_name.lower()}-{image_size[0]}-{weights_label}-{split}-{tag}-{digest}.npz"
+
+
 def split_features(parts: TransferModel, frame, split: str, batch_size: int = 32, augment=None, copies: int = 1,
                    weights_label: str = "imagenet", cache_dir: Path | str | None = None):
     """Cached base features ``(x, y)`` of one split of a manifest, in manifest order (notebook 05).
@@ -354,15 +366,11 @@ def split_features(parts: TransferModel, frame, split: str, batch_size: int = 32
     Stored under ``data/features/`` keyed by base, size, weights, split, augmentation and the
     exact list of images, so a second run (or a changed manifest) never reads stale vectors.
     """
-    import hashlib
-
-    from utils import config
     from utils.data.pipeline import make_dataset
 
     rows = frame[frame["split"] == split]
-    digest = hashlib.sha256("\n".join(rows["path"].astype(str)).encode()).hexdigest()[:10]
-    tag = "plain" if augment is None else f"aug{copies}"
-    name = f"{parts.base_name.lower()}-{parts.image_size[0]}-{weights_label}-{split}-{tag}-{digest}.npz"
+    name = feature_cache_name(parts.base_name, parts.image_size, weights_label, split, rows["path"],
+                              copies if augment is not None else None)
     folder = Path(cache_dir) if cache_dir is not None else config.data_dir() / "features"
     ds = make_dataset(rows, image_size=parts.image_size, batch_size=batch_size, shuffle=False, with_labels=True)
     return cached_features(parts.features, ds, folder / name, augment=augment,
