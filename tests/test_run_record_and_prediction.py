@@ -241,3 +241,13 @@ def test_normalise_notebook_cleans_what_changes_between_runs(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "scripts" / "normalise_notebook.py"), str(path)], check=True,
                    capture_output=True)
     assert path.read_text() == before  # idempotent
+
+
+# --- one command line --------------------------------------------------------------------------
+
+def test_one_command_line_dispatches_and_refuses_unknown_commands(tmp_path):
+    env = {**os.environ, "CATSDOGS_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    unknown = subprocess.run([sys.executable, "-m", "utils", "fly"], capture_output=True, text=True, env=env)
+    assert unknown.returncode == 2 and "train|submit|runs" in unknown.stderr
+    runs = subprocess.run([sys.executable, "-m", "utils", "runs"], capture_output=True, text=True, env=env)
+    assert runs.returncode == 0 and "No runs in logs/ yet" in runs.stdout

@@ -31,9 +31,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from utils.config import SEED
+from utils.config import headless, SEED
 from utils import config
-from utils.config import headless
 from utils.predict import model_input
 from utils.runs import STARTED_FILE, RunRecord, RunResult, check_run_name, now, write_json
 
@@ -277,7 +276,7 @@ def train_variant(name: str, frame: pd.DataFrame | None = None, profile=None, ru
 
     if run_name is not None:
         check_run_name(run_name)
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    profile = get_profile(profile)
     variant = get_variant(name, **overrides)
     if frame is None:
         from utils.data.dataset import load_manifest

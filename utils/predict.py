@@ -13,11 +13,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
 from utils.progress import progress
+
+if TYPE_CHECKING:  # for annotations only: importing TensorFlow is slow
+    import keras
+    import tensorflow as tf
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg"}
 
@@ -28,7 +32,7 @@ class PredictionError(RuntimeError):
 
 # --- the model ---------------------------------------------------------------------------
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike) -> keras.Model:
     """Load a saved Keras model, with a clear message when the file is missing or unreadable (notebook 08)."""
     import keras
 
@@ -54,7 +58,7 @@ def load_model(path: str | os.PathLike):
         ) from error
 
 
-def model_input(model) -> tuple[tuple[int, int], str]:
+def model_input(model: keras.Model) -> tuple[tuple[int, int], str]:
     """``((height, width), color_mode)`` the model expects, read from ``model.input_shape`` (notebook 08)."""
     shape = model.input_shape
     if isinstance(shape, list) or len(getattr(model, "inputs", None) or [None]) > 1:
@@ -81,7 +85,7 @@ def _output_activation(model) -> str:
     return getattr(activation, "__name__", str(activation or "")).lower()
 
 
-def dog_column(outputs, activation: str = "") -> np.ndarray:
+def dog_column(outputs: np.ndarray, activation: str = "") -> np.ndarray:
     """P(dog) from raw model outputs, for either head (notebook 08).
 
     A 2-unit softmax head gives (cat, dog) -> column 1; a 1-unit sigmoid head gives P(dog) in
@@ -107,7 +111,7 @@ def _mean_p_dog(model, views, activation: str) -> np.ndarray:
     return sum(dog_column(model.predict_on_batch(view), activation) for view in views) / len(views)
 
 
-def dog_probability(model, images_or_dataset, batch_size: int = 64) -> np.ndarray:
+def dog_probability(model: keras.Model, images_or_dataset: np.ndarray | tf.data.Dataset, batch_size: int = 64) -> np.ndarray:
     """P(dog) for every image (an array, or a ``tf.data`` dataset of batches) (notebook 03).
 
     Column 1 of a 2-unit softmax head, column 0 of a 1-unit sigmoid head, logits turned into
@@ -121,7 +125,7 @@ def dog_probability(model, images_or_dataset, batch_size: int = 64) -> np.ndarra
     return p.astype(raw.dtype) if np.issubdtype(raw.dtype, np.floating) else p
 
 
-def batch_dog_probability(model, images, tta: bool = True) -> np.ndarray:
+def batch_dog_probability(model: keras.Model, images: np.ndarray, tta: bool = True) -> np.ndarray:
     """P(dog) for one batch of images (float32 in [0, 255]); with ``tta`` the mean over the
     image and its horizontal flip (notebook 08)."""
     import tensorflow as tf
@@ -215,7 +219,8 @@ class Prediction:
     seconds: float = 0.0
 
 
-def files_dataset(files: Sequence[str | os.PathLike], image_size, color_mode, batch_size: int = 64):
+def files_dataset(files: Sequence[str | os.PathLike], image_size: tuple[int, int], color_mode: str,
+                  batch_size: int = 64) -> tf.data.Dataset:
     """Batches of ``(images, index into files)``, decoded exactly as for training (notebook 08)."""
     import tensorflow as tf
 
@@ -230,7 +235,7 @@ def files_dataset(files: Sequence[str | os.PathLike], image_size, color_mode, ba
 
 
 def predict_files(
-    model, files: Sequence[str | os.PathLike], batch_size: int = 64, tta: bool = True,
+    model: keras.Model, files: Sequence[str | os.PathLike], batch_size: int = 64, tta: bool = True,
     desc: str = "Predicting P(dog)", show_progress: bool = True,
 ) -> Prediction:
     """P(dog) for each file, with the model's own input size and colour mode (notebook 08)."""
@@ -265,13 +270,13 @@ def predict_files(
     )
 
 
-def predict_dataset(model, dataset, tta: bool = True, desc: str = "Predicting P(dog)") -> tuple[np.ndarray, np.ndarray]:
+def predict_dataset(model: keras.Model, dataset: tf.data.Dataset, tta: bool = True, desc: str = "Predicting P(dog)") -> tuple[np.ndarray, np.ndarray]:
     """``(targets, P(dog))`` over a dataset of ``(images, labels or ids)`` batches, in order (notebook 08)."""
     total = int(dataset.cardinality()) if int(dataset.cardinality()) > 0 else None
     return _run(model, dataset, total, tta, desc)
 
 
-def with_mirror_images(dataset):
+def with_mirror_images(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """Batches of ``((images, mirror images), target)``: the flip is made inside the
     ``tf.data`` pipeline, so it overlaps with the model's work (notebook 08).
 

@@ -243,7 +243,7 @@ def _logs(logs_dir) -> Path:
     return Path(logs_dir) if logs_dir is not None else config.logs_dir()
 
 
-def run_names(logs_dir=None, profile: str | None = None) -> list[str]:
+def run_names(logs_dir: Path | str | None = None, profile: str | None = None) -> list[str]:
     """The runs under ``logs_dir`` (default ``logs/``): folders with event files or a run.json.
 
     ``logs/archive`` (where :func:`archive_run` moves old runs) is not a run. With ``profile``,
@@ -264,7 +264,7 @@ def run_names(logs_dir=None, profile: str | None = None) -> list[str]:
     return runs
 
 
-def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str | None = None) -> pd.DataFrame:
+def rank_runs(logs_dir: Path | str | None = None, scalars: pd.DataFrame | None = None, profile: str | None = None) -> pd.DataFrame:
     """One row per run, best first: lowest validation log loss of the model each run saved.
 
     Columns: run, variant, profile, model_val_loss and model_val_accuracy (the saved
@@ -315,15 +315,16 @@ def rank_runs(logs_dir=None, scalars: pd.DataFrame | None = None, profile: str |
     return table
 
 
-def best_json_path(profile=None) -> Path:
+def best_json_path(profile: Profile | str | None = None) -> Path:
     """The best-run record of a run profile (default: ``CATSDOGS_PROFILE``'s): ``models/best.json``
     for the default profile, ``models/best-<profile>.json`` for the others, so a smoke run never
     becomes the model the default profile submits."""
-    name = profile.name if isinstance(profile, Profile) else get_profile(profile).name
+    name = get_profile(profile).name
     return config.models_dir() / ("best.json" if name == "default" else f"best-{name}.json")
 
 
-def record_best_run(ranking: pd.DataFrame, logs_dir=None, path=None, profile=None) -> dict:
+def record_best_run(ranking: pd.DataFrame, logs_dir: Path | str | None = None, path: Path | str | None = None,
+                    profile: Profile | str | None = None) -> dict:
     """Write the best run of ``ranking`` to the profile's record (``models/best.json``, read by
     notebook 08 and ``python -m utils.submit``) and return it.
 
@@ -332,7 +333,7 @@ def record_best_run(ranking: pd.DataFrame, logs_dir=None, path=None, profile=Non
     record holds the run name, that checkpoint (relative to the project home), the
     checkpoint's own validation scores, the profile and epochs, and what the model expects as input.
     """
-    profile_name = profile.name if isinstance(profile, Profile) else get_profile(profile).name
+    profile_name = get_profile(profile).name
     if ranking.empty:
         raise ValueError("No ranked runs: train a model first (notebooks 03-05) so logs/ holds a run.")
     root = _logs(logs_dir)
@@ -395,7 +396,7 @@ def _folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def describe_runs(logs_dir=None) -> pd.DataFrame:
+def describe_runs(logs_dir: Path | str | None = None) -> pd.DataFrame:
     """The runs on disk: run, last_modified (UTC), size_mb, has_run_json, has_checkpoint."""
     root = _logs(logs_dir)
     rows = []
@@ -423,7 +424,7 @@ def _run_folder(run: str, root: Path) -> Path:
     return folder
 
 
-def archive_run(run: str, logs_dir=None) -> Path:
+def archive_run(run: str, logs_dir: Path | str | None = None) -> Path:
     """Move ``logs/<run>`` to ``logs/archive/<run>``: out of the ranking, nothing is lost.
 
     TensorBoard on ``logs/`` still shows it, as ``archive/<run>/...`` (hide it with the run
@@ -442,7 +443,7 @@ def archive_run(run: str, logs_dir=None) -> Path:
     return target
 
 
-def delete_run(run: str, logs_dir=None, *, confirm: bool = False, include_checkpoint: bool = False) -> list[Path]:
+def delete_run(run: str, logs_dir: Path | str | None = None, *, confirm: bool = False, include_checkpoint: bool = False) -> list[Path]:
     """Delete ``logs/<run>`` (and ``models/<run>.keras`` with ``include_checkpoint``) for good.
 
     Without ``confirm=True`` nothing is deleted: it prints what would go and returns []. With

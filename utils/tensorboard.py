@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Iterable
 import numpy as np
 import pandas as pd
 
@@ -101,7 +102,7 @@ def list_tensorboards() -> list:
     return manager.get_all()
 
 
-def start_tensorboard(logdir=None, port: int | None = None, height: int = 800, timeout: float = START_TIMEOUT_SECONDS):
+def start_tensorboard(logdir: Path | str | None = None, port: int | None = None, height: int = 800, timeout: float = START_TIMEOUT_SECONDS):
     """Start TensorBoard on ``logdir`` (default ``logs/``) and show it in the notebook.
 
     Returns the server's ``TensorBoardInfo`` (``.port``, ``.pid``), or None when no server
@@ -216,7 +217,7 @@ def _accumulator(folder: Path):
     return acc
 
 
-def read_run_scalars(run_dir) -> pd.DataFrame:
+def read_run_scalars(run_dir: Path | str) -> pd.DataFrame:
     """Every scalar of one run as a tidy table: run, split, tag, step, value, wall_time."""
     from tensorboard.util import tensor_util
 
@@ -241,7 +242,7 @@ def read_run_scalars(run_dir) -> pd.DataFrame:
     return frame.sort_values(["split", "tag", "step"], kind="stable").reset_index(drop=True)
 
 
-def read_scalars(logs_dir=None, runs=None) -> pd.DataFrame:
+def read_scalars(logs_dir: Path | str | None = None, runs: Iterable[str] | None = None) -> pd.DataFrame:
     """The scalars of every run (or of ``runs``) under ``logs_dir`` in one tidy DataFrame."""
     root = Path(logs_dir) if logs_dir is not None else config.logs_dir()
     if runs is None:
@@ -270,7 +271,7 @@ def epoch_metrics(scalars: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def read_hparams(run_dir) -> dict:
+def read_hparams(run_dir: Path | str) -> dict:
     """The hyperparameters a run logged with ``hp.hparams`` (the HParams dashboard's data)."""
     from tensorboard.plugins.hparams import metadata
 

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from utils.config import LABEL_NAMES
+from utils.config import get_profile, LABEL_NAMES, Profile
 from utils import config
 from utils.data.archives import extract, file_lock
 from utils.data.images import ImageCheck, inspect_images
-from utils.config import Profile, get_profile
 from utils.data.sources import DataNotFound, DataSource, locate_data
 from utils.data.splits import split_labelled
 
@@ -78,7 +77,7 @@ class DatasetReport:
 
 
 def manifest_path(profile: Profile | str | None = None, data_dir: Path | None = None) -> Path:
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    profile = get_profile(profile)
     return Path(data_dir or config.data_dir()) / f"manifest-{profile.name}.csv"
 
 
@@ -192,7 +191,7 @@ def prepare_dataset(
     Safe to run again: archives already extracted and images already checked are not redone.
     Safe to run twice at once in one home: the second waits for the first (a file lock).
     """
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    profile = get_profile(profile)
     data_dir = Path(data_dir or config.data_dir()).resolve()
     with file_lock(data_dir / LOCK_NAME):
         return _prepare_dataset(profile, data_dir, source, say)
@@ -284,7 +283,7 @@ def _with_filepaths(frame: pd.DataFrame, data_dir: Path) -> pd.DataFrame:
 
 
 def summary_path(profile: Profile | str | None = None, data_dir: Path | None = None) -> Path:
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    profile = get_profile(profile)
     return Path(data_dir or config.data_dir()) / f"dataset-{profile.name}.json"
 
 

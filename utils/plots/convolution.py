@@ -12,8 +12,7 @@ import numpy as np
 from matplotlib import animation
 from matplotlib.patches import Rectangle
 
-from utils.config import CLASS_NAMES
-from utils.config import headless as config_headless
+from utils.config import CLASS_NAMES, headless as config_headless
 from utils import convolution as conv
 
 WINDOW_COLOUR = "tab:red"
