@@ -27,14 +27,21 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
 import keras
 import numpy as np
 import pandas as pd
 
-from utils.config import headless, SEED
 from utils import config
+from utils.config import SEED, Profile, get_profile, headless
 from utils.predict import model_input
 from utils.runs import STARTED_FILE, RunRecord, RunResult, check_run_name, now, write_json
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from utils.models.registry import Variant
 
 
 def _hparam_value(value):
@@ -125,7 +132,8 @@ class Run:
                          float(val_accuracy), float(train_seconds))
 
 
-def start_run(variant: str, hparams: dict | None = None, profile=None, run_name: str | None = None) -> Run:
+def start_run(variant: str, hparams: dict | None = None, profile: Profile | str | None = None,
+              run_name: str | None = None) -> Run:
     """Reserve a new run: its name, ``logs/<run>/``, its HParams record and an *unfinished* mark (notebook 03).
 
     Without ``run_name`` the name is ``<variant>-<date>-<time>`` with ``-2``, ``-3``... when
@@ -133,8 +141,6 @@ def start_run(variant: str, hparams: dict | None = None, profile=None, run_name:
     names. A given ``run_name`` must be a plain folder name (:func:`check_run_name`) and free.
     """
     if profile is None:
-        from utils.config import get_profile
-
         profile = get_profile()  # CATSDOGS_PROFILE's, so every run records the profile it ran in
     profile_name = getattr(profile, "name", profile)
     logs_dir, models_dir = config.logs_dir(), config.models_dir()
@@ -169,7 +175,7 @@ def start_run(variant: str, hparams: dict | None = None, profile=None, run_name:
     )
 
 
-def callback_settings(callbacks) -> list[tuple]:
+def callback_settings(callbacks: Sequence[keras.callbacks.Callback]) -> list[tuple]:
     """What each callback does, comparable between two lists: (type, the settings that matter) (notebook 03)."""
     keys = ("log_dir", "monitor", "patience", "restore_best_weights", "filepath", "save_best_only", "filename")
     return [(type(c).__name__, *(str(getattr(c, k)) for k in keys if hasattr(c, k))) for c in callbacks]
@@ -177,18 +183,18 @@ def callback_settings(callbacks) -> list[tuple]:
 
 def fit_and_log(
     model: keras.Model,
-    train_ds,
-    val_ds,
+    train_ds: tf.data.Dataset,
+    val_ds: tf.data.Dataset,
     *,
     hparams: dict,
     epochs: int,
     run_name: str | None = None,
-    callbacks=(),
-    strategy=None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    strategy: tf.distribute.Strategy | None = None,
     patience: int = 5,
     variant: str | None = None,
     profile: str | None = None,
-    verbose=None,
+    verbose: int | None = None,
     restore_best: bool = True,
 ) -> RunResult:
     """:func:`start_run`, ``model.fit`` with :meth:`Run.callbacks` (plus ``callbacks``), :meth:`Run.finish`.
@@ -216,7 +222,8 @@ def _cache_for(frame: pd.DataFrame, image_size, channels: int):
     return "memory" if len(frame) * image_size[0] * image_size[1] * channels < 2e9 else None
 
 
-def learning_rate_schedule(variant, steps_per_epoch: int, epochs: int):
+def learning_rate_schedule(variant: Variant, steps_per_epoch: int,
+                           epochs: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The learning rate a variant trains with: a float, or a Keras schedule (notebook 04).
 
     ``lr_schedule=None`` keeps ``variant.learning_rate`` constant. ``"cosine"`` lowers it along
@@ -236,7 +243,7 @@ def learning_rate_schedule(variant, steps_per_epoch: int, epochs: int):
                                                   warmup_steps=warmup)
 
 
-def variant_datasets(frame: pd.DataFrame, variant, seed: int = SEED):
+def variant_datasets(frame: pd.DataFrame, variant: Variant, seed: int = SEED) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The training and validation ``tf.data`` pipelines at a variant's size, colour and batch size (notebook 04)."""
     from utils.data.pipeline import make_dataset
 
@@ -245,7 +252,7 @@ def variant_datasets(frame: pd.DataFrame, variant, seed: int = SEED):
     return make_dataset(frame, "train", **common), make_dataset(frame, "validation", **common)
 
 
-def variant_hparams(variant, epochs: int, profile: str | None = None) -> dict:
+def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -> dict:
     """The hyperparameters a run of ``variant`` records for TensorBoard's HParams dashboard (notebook 04)."""
     return {
         "variant": variant.name,
@@ -262,8 +269,10 @@ def variant_hparams(variant, epochs: int, profile: str | None = None) -> dict:
     }
 
 
-def train_variant(name: str, frame: pd.DataFrame | None = None, profile=None, run_name: str | None = None,
-                  strategy=None, epochs: int | None = None, callbacks=(), **overrides) -> RunResult:
+def train_variant(name: str, frame: pd.DataFrame | None = None, profile: Profile | str | None = None,
+                  run_name: str | None = None, strategy: tf.distribute.Strategy | None = None,
+                  epochs: int | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
+                  **overrides) -> RunResult:
     """Build, train and log the registered variant ``name``: what notebooks 03 and 04 write out (notebook 04).
 
     ``frame`` is the manifest (default: :func:`utils.data.dataset.load_manifest` for the profile);
@@ -272,7 +281,6 @@ def train_variant(name: str, frame: pd.DataFrame | None = None, profile=None, ru
     ``overrides`` change the variant (see :func:`utils.models.registry.build_model`).
     """
     from utils.models.registry import build_model, get_variant
-    from utils.config import Profile, get_profile
 
     if run_name is not None:
         check_run_name(run_name)
