@@ -1,4 +1,17 @@
-"""EXPLAIN_DOC"""
+"""Looking inside a trained network (introduced in notebook 06).
+
+* :func:`first_layer_filters` / :func:`filters_as_images`: the kernels of the first convolution.
+* :func:`feature_maps`: what chosen layers output for one image.
+* :func:`grad_cam` / :func:`overlay_heatmap`: where in the image the evidence for a class is
+  (Grad-CAM, Selvaraju et al. 2017: weight each channel of a convolutional layer by the mean
+  gradient of the class score with respect to it, sum, keep the positive part).
+
+The figures are drawn by :mod:`utils.plots.explain`; right and wrong validation images come
+from :func:`utils.evaluate.evaluate_split`.
+
+Works for the course's from-scratch models (Sequential or a chain of layers) and for the
+transfer models of notebook 05, whose pretrained base is one nested model in the chain.
+"""
 from __future__ import annotations
 
 import keras
@@ -162,7 +175,8 @@ def _class_score(predictions, class_index: int):
     return predictions[:, class_index]
 
 
-def grad_cam(model: keras.Model, image: np.ndarray, class_index: int | None = None, layer_name: str | None = None):
+def grad_cam(model: keras.Model, image: np.ndarray, class_index: int | None = None, layer_name: str | None = None
+             ) -> tuple[np.ndarray, float]:
     """Grad-CAM heatmap of ``image`` (H, W, C in the model's input range) for ``class_index`` (notebook 06).
 
     ``class_index`` 1 = dog, 0 = cat; None explains the predicted class. Returns

@@ -1,14 +1,23 @@
-"""XPLOT_DOC"""
+"""The figures of notebook 06 (introduced there): first-layer filters, feature maps, Grad-CAM overlays.
+
+What they show is computed by :mod:`utils.explain`; each function returns the figure.
+"""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
+import pandas as pd
 
 from utils.config import THRESHOLD
-from utils.explain import grad_cam, overlay_heatmap, filters_as_images
+from utils.explain import filters_as_images, grad_cam, overlay_heatmap
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-def plot_filters(kernel: np.ndarray, columns: int = 8, max_filters: int = 32, title: str = ""):
+def plot_filters(kernel: np.ndarray, columns: int = 8, max_filters: int = 32, title: str = "") -> Figure:
     """A grid of the first-layer filters (colour when they read RGB) (notebook 06)."""
     import matplotlib.pyplot as plt
 
@@ -23,7 +32,7 @@ def plot_filters(kernel: np.ndarray, columns: int = 8, max_filters: int = 32, ti
     return fig
 
 
-def plot_feature_maps(maps: dict[str, np.ndarray], channels: int = 6, title: str = ""):
+def plot_layer_activations(maps: dict[str, np.ndarray], channels: int = 6, title: str = "") -> Figure:
     """One row per layer, the first ``channels`` channels of its output (notebook 06)."""
     import matplotlib.pyplot as plt
 
@@ -42,8 +51,8 @@ def plot_feature_maps(maps: dict[str, np.ndarray], channels: int = 6, title: str
     return fig
 
 
-def plot_heatmaps(model: keras.Model, rows, image_size, color_mode: str = "rgb", columns: int = 4, title: str = "",
-                  layer_name: str | None = None):
+def plot_heatmaps(model: keras.Model, rows: pd.DataFrame, image_size: tuple[int, int], color_mode: str = "rgb",
+                  columns: int = 4, title: str = "", layer_name: str | None = None) -> Figure | None:
     """Grad-CAM overlays for manifest ``rows`` (with ``filepath``, ``label`` and ``p_dog`` columns) (notebook 06).
 
     Each tile shows the image with the heatmap of the class the model predicted, and its title
