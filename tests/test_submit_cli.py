@@ -79,7 +79,7 @@ def test_command_end_to_end_writes_a_valid_submission(tiny_model_path, test_imag
     out = tmp_path / "submission.csv"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CATSDOGS_HEADLESS="1")
     done = subprocess.run(
-        [sys.executable, "-m", "utils.cli.submit", "--model", tiny_model_path, "--images", test_images,
+        [sys.executable, "-m", "utils.submit", "--model", tiny_model_path, "--images", test_images,
          "--out", out, "--sample", sample_dir / "sample_submission.csv", "--clip", "0.05"],
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
     )

@@ -235,7 +235,7 @@ def test_the_distributed_path_trains_on_two_logical_devices(tmp_path, manifest):
 
 
 def _cli(home: Path, *args, **env):
-    return subprocess.run([sys.executable, "-m", "utils.cli.train", *args], cwd=ROOT, env=_env(home, **env),
+    return subprocess.run([sys.executable, "-m", "utils.train", *args], cwd=ROOT, env=_env(home, **env),
                           capture_output=True, text=True, timeout=600)
 
 
