@@ -189,7 +189,9 @@ def test_save_image_model_makes_the_checkpoint_take_images(small_parts, tmp_path
 
     (tmp_path / "run.json").write_text(json.dumps({"run": "r", "image_size": [1280], "params": 1281}))
     result = SimpleNamespace(model_path=tmp_path / "r.keras", log_dir=tmp_path)
-    transfer.save_image_model(small_parts, result)
+    from utils.fit import save_image_model
+
+    save_image_model(small_parts, result)
     summary = json.loads((tmp_path / "run.json").read_text())
     assert summary["image_size"] == [96, 96] and summary["color_mode"] == "rgb"
     assert summary["params"] == small_parts.model.count_params() and summary["run"] == "r"

@@ -35,6 +35,7 @@ import pandas as pd
 
 from utils import config
 from utils.config import SEED, Profile, get_profile, headless
+from utils.models.registry import count_flops
 from utils.predict import model_input
 from utils.runs import STARTED_FILE, RunRecord, RunResult, check_run_name, now, write_json
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
     from utils.models.registry import Variant
+    from utils.models.transfer import TransferModel
 
 
 def _hparam_value(value):
@@ -103,8 +105,6 @@ class Run:
         ``history`` is what ``model.fit`` returned. Writes the summary in one piece, so a run
         is either unfinished (no ``run.json``) or complete.
         """
-        from utils.models.registry import count_flops
-
         history = pd.DataFrame(getattr(history, "history", history))
         history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
@@ -303,3 +303,17 @@ def train_variant(name: str, frame: pd.DataFrame | None = None, profile: Profile
     return fit_and_log(model, train_ds, val_ds, run_name=run_name, hparams=variant_hparams(variant, epochs, profile.name),
                        epochs=epochs, callbacks=callbacks, strategy=strategy, patience=variant.patience, variant=name,
                        profile=profile.name, restore_best=variant.restore_best)
+
+
+def save_image_model(parts: TransferModel, result: RunResult) -> None:
+    """After training the head on features with ``fit_and_log``, make the run's checkpoint the whole
+    model (images in, P(dog) out) and describe it in its run record, so later notebooks can load it (notebook 05)."""
+    if parts.model.optimizer is not None and not parts.model.optimizer.built:
+        parts.model.optimizer.build(parts.model.trainable_variables)  # so it reloads without warnings
+    parts.model.save(result.model_path)
+    record = RunRecord.read(result.log_dir)
+    record.params = int(parts.model.count_params())
+    record.flops = count_flops(parts.model)
+    record.image_size = list(parts.image_size)
+    record.color_mode = "rgb"
+    record.write(result.log_dir)

@@ -377,23 +377,6 @@ def split_features(parts: TransferModel, frame, split: str, batch_size: int = 32
                            copies=copies if augment is not None else 1, description=f"{split} features")
 
 
-def save_image_model(parts: TransferModel, result) -> None:
-    """After training the head on features with ``fit_and_log``, make the run's checkpoint the whole
-    model (images in, P(dog) out) and describe it in its run record, so later notebooks can load it (notebook 05)."""
-    from utils.models.registry import count_flops
-    from utils.runs import RunRecord
-
-    if parts.model.optimizer is not None and not parts.model.optimizer.built:
-        parts.model.optimizer.build(parts.model.trainable_variables)  # so it reloads without warnings
-    parts.model.save(result.model_path)
-    record = RunRecord.read(result.log_dir)
-    record.params = int(parts.model.count_params())
-    record.flops = count_flops(parts.model)
-    record.image_size = list(parts.image_size)
-    record.color_mode = "rgb"
-    record.write(result.log_dir)
-
-
 # --------------------------------------------------------------------------- without the weights
 
 
