@@ -16,7 +16,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= default
 
-.PHONY: series test env clean-outputs refresh-notebooks refresh-screenshots refresh-timings
+.PHONY: series test test-fast env clean-outputs refresh-notebooks refresh-screenshots refresh-timings
 
 env: $(STAMP)
 
@@ -33,6 +33,10 @@ series: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The unit tests that train nothing and start no server: minutes, while changing utils/.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow and not browser" $(PYTEST_ARGS)
 
 refresh-notebooks: $(STAMP)
 	CATSDOGS_PROFILE=$(PROFILE) $(PY) scripts/run_series.py --profile $(PROFILE) --in-place

@@ -25,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 
-# Before anything imports utils.paths or starts a kernel.
+# Before anything imports utils.config or starts a kernel.
 SESSION_ROOT = Path(tempfile.mkdtemp(prefix="catsdogs-tests-"))
 SESSION_HOME = SESSION_ROOT / "home"
 SESSION_TMP = SESSION_ROOT / "tmp"
@@ -129,7 +129,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def manifest(shared_data):
     """The smoke-profile manifest of the shared Kaggle sample, built once per session (in the session's home)."""
-    from utils.dataset import load_manifest
+    from utils.data.dataset import load_manifest
 
     return load_manifest("smoke")
 

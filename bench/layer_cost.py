@@ -6,13 +6,13 @@
 For each layer of each variant, a fresh copy of the layer (same configuration) is timed on a
 batch of the shape it sees in the model: one forward pass and the gradients with respect to
 its input and its weights, as in a training step. Printed per layer: the output shape, the
-forward MFLOPs per image (``utils.models.layer_flops``; 0 for layers ``count_flops`` ignores), the
+forward MFLOPs per image (``utils.models.registry.layer_flops``; 0 for layers ``count_flops`` ignores), the
 milliseconds per batch, the GFLOP/s reached (3 x forward FLOPs per batch / time) and the share
 of the variant's total; then the totals per spatial resolution. Timings are medians of
 ``--repeats`` runs, so each figure is one measured number on this machine, not a model of it.
 
 ``--set NAME=VALUE`` changes a field or builder option of every variant timed (as
-``utils.models.build_model``'s overrides do), e.g. ``--set convs_per_block=2`` for ``deeper``
+``utils.models.registry.build_model``'s overrides do), e.g. ``--set convs_per_block=2`` for ``deeper``
 with two convolutions in every block, its first and last included.
 
 The point it makes: FLOPs are not time. On a CPU, the full-resolution layers (few channels,
@@ -48,12 +48,12 @@ def main() -> None:
     for item in args.set:
         key, _, value = item.partition("=")
         overrides[key.strip()] = ast.literal_eval(value.strip())
-    from utils.cpu_speed import cpu_description
+    from utils.models.cost import cpu_description
 
     tf.get_logger().setLevel("ERROR")  # one tf.function per timed layer: retracing is expected
     print(f"Machine: {cpu_description()}; "
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    from utils.cpu_speed import layer_costs
+    from utils.models.cost import layer_costs
 
     for name in args.variant or ["batchnorm_gap", "deeper"]:
         rows = layer_costs(name, args.batch, args.repeats, overrides).to_dict("records")

@@ -16,9 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe  # noqa: E402
 
-from utils.dataset import prepare_dataset  # noqa: E402
-from utils.loaders import measure_loader  # noqa: E402
-from utils.sources import DataSource  # noqa: E402
+from utils.data.dataset import prepare_dataset  # noqa: E402
+from utils.data.loaders import measure_loader  # noqa: E402
+from utils.data.sources import DataSource  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +52,7 @@ def main() -> None:
                 runs = [measure_loader(loader, paths, size, grayscale) for _ in range(args.repeats)]
                 speed = statistics.median(r["images_per_s"] for r in runs)
                 growth = statistics.median(r["growth_mb"] for r in runs)
-                label = "seed (OpenCV loop -> NumPy)" if loader == "seed" else "tf.data (utils.pipeline)"
+                label = "seed (OpenCV loop -> NumPy)" if loader == "seed" else "tf.data (utils.data.pipeline)"
                 print(f"| {name} | {len(paths):,} | {setting} | {label} | {speed:,.0f} | {growth:,.0f} |", flush=True)
 
 

@@ -2,12 +2,12 @@
 
 Usage: python bench/prediction.py [--images 512] [--single 48] [--batch-size 64] [--repeats 5]
 
-Times the default variant (``utils.models.DEFAULT_VARIANT``) and the seed notebook's
+Times the default variant (``utils.models.registry.DEFAULT_VARIANT``) and the seed notebook's
 ``baseline`` on real Kaggle test images from ../shared/data/dogs-vs-cats-sample/test.zip
 (or CATSDOGS_DATA). Untrained weights: the speed does not depend on what the model learned.
 It measures:
 
-* batched: :func:`utils.prediction.predict_files` (tf.data decoding in parallel, batches of
+* batched: :func:`utils.predict.predict_files` (tf.data decoding in parallel, batches of
   ``--batch-size``), without and with test-time augmentation (image + mirror image);
 * one at a time: read, decode, resize and predict a single image per call, as a naive loop
   (or a web service answering one request) would.
@@ -63,9 +63,9 @@ def main(argv=None) -> int:
     import keras
     import tensorflow as tf
 
-    from utils.models import DEFAULT_VARIANT, build_model
-    from utils.pipeline import decode_and_resize
-    from utils.prediction import dog_column, model_input, predict_files
+    from utils.models.registry import DEFAULT_VARIANT, build_model
+    from utils.data.pipeline import decode_and_resize
+    from utils.predict import dog_column, model_input, predict_files
 
     keras.utils.set_random_seed(42)
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {platform.processor() or platform.machine()}, "

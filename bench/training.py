@@ -2,13 +2,13 @@
 
     python bench/training.py [--variant NAME] [--images 640] [--epochs 2] [--rounds 3] [--profile default]
 
-Prints, for the default variant (``utils.models.DEFAULT_VARIANT``) unless ``--variant`` is given:
+Prints, for the default variant (``utils.models.registry.DEFAULT_VARIANT``) unless ``--variant`` is given:
 
-1. training throughput (images/s) with the real input pipeline (``utils.pipeline.make_dataset``
+1. training throughput (images/s) with the real input pipeline (``utils.data.pipeline.make_dataset``
    with ``cache="memory"``, as ``train_variant`` uses it) against the same model fed from
    tensors already in memory with the same ``tf.data`` options, and their ratio (1.0 = the
    pipeline is never the bottleneck); and the tensors once more with ``tf.data``'s default
-   options, whose autotuning thread stalls every new epoch (see ``utils/pipeline.py``);
+   options, whose autotuning thread stalls every new epoch (see ``utils/data/pipeline.py``);
 2. the achieved GFLOP/s (3 x forward FLOPs per image x images/s) against an estimate of the
    CPU's fp32 peak (cores x clock x 32 FLOPs/cycle for AVX2 with two FMA units) and against
    what a large float32 matrix product measures on the same cores (NumPy and TensorFlow);
@@ -61,10 +61,10 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
-    from utils.dataset import load_manifest
-    from utils.models import DEFAULT_VARIANT, build_model, count_flops, get_variant
-    from utils.pipeline import make_dataset
-    from utils.training import list_runs
+    from utils.data.dataset import load_manifest
+    from utils.models.registry import DEFAULT_VARIANT, build_model, count_flops, get_variant
+    from utils.data.pipeline import make_dataset
+    from utils.runs import list_runs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default=DEFAULT_VARIANT)
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--profile", default="default")
     args = parser.parse_args()
 
-    from utils.cpu_speed import cpu_description
+    from utils.models.cost import cpu_description
 
     print(f"Machine: {cpu_description()}; "
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -113,10 +113,10 @@ def main() -> None:
         print(f"  {name + ':':40s} {value:8.1f} images/s")
     print(f"  {'ratio pipeline / tensors (same options):':40s} {pipeline_rate / tensor_rate:8.2f}")
     print(f"  {'ratio tf.data defaults / same options:':40s} {rate['in-memory tensors, tf.data defaults'] / tensor_rate:8.2f}"
-          "  (the autotune thread's teardown wait, see utils/pipeline.py)")
+          "  (the autotune thread's teardown wait, see utils/data/pipeline.py)")
     peak, how = cpu_peak_gflops()
     achieved = 3 * flops * max(pipeline_rate, tensor_rate) / 1e9
-    from utils.cpu_speed import matmul_gflops
+    from utils.models.cost import matmul_gflops
 
     numpy_peak, tf_matmul = matmul_gflops("numpy"), matmul_gflops("tensorflow")
     print(f"  achieved: {achieved:.1f} GFLOP/s (3 x forward FLOPs x images/s); "

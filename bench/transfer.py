@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("--unfreeze", type=int, default=30)
     args = parser.parse_args(argv)
 
-    from utils import transfer
+    from utils.models import transfer
 
     check = transfer.imagenet_weights_available(args.base, args.image_size)
     if not check:
@@ -61,10 +61,10 @@ def main(argv=None) -> int:
 
     import keras
 
-    from utils.dataset import load_manifest
-    from utils.evaluation import accuracy, log_loss
-    from utils.pipeline import labels_of, make_dataset
-    from utils.profiles import get_profile
+    from utils.data.dataset import load_manifest
+    from utils.evaluate import accuracy, log_loss
+    from utils.data.pipeline import labels_of, make_dataset
+    from utils.config import get_profile
 
     profile = get_profile(args.profile)
     frame = load_manifest(profile)

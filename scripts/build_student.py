@@ -114,7 +114,7 @@ def referenced_images(notebooks: list[Path]) -> list[str]:
 
 def write_zip(out: Path, notebooks: list[Path], root: Path = ROOT) -> Path:
     entries: list[tuple[str, Path]] = [(f"notebooks/{p.name}", p) for p in notebooks]
-    entries += [(p.relative_to(root).as_posix(), p) for p in sorted((root / "utils").glob("*.py"))]
+    entries += [(p.relative_to(root).as_posix(), p) for p in sorted((root / "utils").rglob("*.py"))]
     entries += [(name, root / name) for name in SUPPORT_FILES + referenced_images(notebooks)]
     missing = [name for name, path in entries if not path.is_file()]
     if missing:

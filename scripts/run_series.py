@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                              "headers and README table from it (always on with --in-place)")
     args = parser.parse_args(argv)
 
-    from utils.profiles import PROFILES
+    from utils.config import PROFILES
 
     if args.profile.strip().lower() not in PROFILES:
         print(f"error: unknown run profile {args.profile!r}: choose one of {', '.join(PROFILES)} "

@@ -6,10 +6,10 @@ import zipfile
 import pytest
 from PIL import Image
 
-from utils.archives import ArchiveError, extract, unsafe_member
-from utils.dataset import NoLabelledImages, prepare_dataset
-from utils.images import inspect_image
-from utils.sources import DataSource
+from utils.data.archives import ArchiveError, extract, unsafe_member
+from utils.data.dataset import NoLabelledImages, prepare_dataset
+from utils.data.images import inspect_image
+from utils.data.sources import DataSource
 
 quiet = dict(say=lambda *_: None)
 

@@ -46,8 +46,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, manifest) -> Path:
     """A project home with notebook 07, its images and two real runs in logs/."""
-    from utils.profiles import get_profile
-    from utils.training import train_variant
+    from utils.config import get_profile
+    from utils.fit import train_variant
 
     root = tmp_path_factory.mktemp("project")
     (root / "notebooks").mkdir()
@@ -64,7 +64,7 @@ def project(tmp_path_factory, manifest) -> Path:
 
 
 def _free_port() -> int:
-    from utils.tensorboard_server import free_port
+    from utils.tensorboard import free_port
 
     return free_port()
 

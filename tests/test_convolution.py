@@ -185,7 +185,7 @@ def test_busiest_window_finds_the_edge():
         conv.busiest_window(np.zeros((4, 4, 3)), 8)
 
 
-# --- the figures of notebook 02 (utils.convolution_plots) ---------------------------------
+# --- the figures of notebook 02 (utils.plots.convolution) ---------------------------------
 
 @pytest.fixture
 def plots():
@@ -194,9 +194,9 @@ def plots():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from utils import convolution_plots
+    from utils.plots import convolution
 
-    yield convolution_plots
+    yield convolution
     plt.close("all")
 
 

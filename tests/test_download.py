@@ -1,11 +1,11 @@
-"""utils.download and source d, against a real server on 127.0.0.1 serving the shared files."""
+"""utils.data.download and source d, against a real server on 127.0.0.1 serving the shared files."""
 import socket
 
 import pytest
 
 from tests.http_server import FileServer
-from utils.download import DownloadError, download, sha256_of
-from utils.sources import DataNotFound, download_sample, locate_data
+from utils.data.download import DownloadError, download, sha256_of
+from utils.data.sources import DataNotFound, download_sample, locate_data
 
 FILTERED = "cats-and-dogs-filtered/cats_and_dogs_filtered.zip"
 

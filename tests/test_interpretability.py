@@ -1,4 +1,4 @@
-"""Tests for utils.interpretability (notebook 06): Grad-CAM, feature maps, filters.
+"""Tests for utils.explain (notebook 06): Grad-CAM, feature maps, filters.
 
 Made-up arrays only: these are pure functions of a model and an image.
 """
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from utils import interpretability as interp
+from utils import explain as interp
 
 SIZE = 32
 

@@ -1,4 +1,4 @@
-"""utils.cpu_speed (appendix notebook 09, bench/layer_cost.py): per-layer rows, FLOPs and shares (not timings, which vary)."""
+"""utils.models.cost (appendix notebook 09, bench/layer_cost.py): per-layer rows, FLOPs and shares (not timings, which vary)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import pytest
 
 @pytest.mark.parametrize("overrides", [{}, {"convs_per_block": 2}])
 def test_layer_costs_time_every_layer_with_its_own_flops(overrides):
-    from utils.cpu_speed import by_resolution, layer_costs
+    from utils.models.cost import by_resolution, layer_costs
 
     costs = layer_costs("deeper", batch=2, repeats=1, overrides=overrides)
     first = costs.set_index("layer").loc["block1_conv1"]
@@ -17,13 +17,14 @@ def test_layer_costs_time_every_layer_with_its_own_flops(overrides):
     assert "block5_conv2" in set(costs["layer"]) if overrides else "block5_conv2" not in set(costs["layer"])
     assert not costs["type"].isin(["RandomFlip", "RandomRotation", "Dropout"]).any()
     assert (costs["ms"] > 0).all()
-    assert costs["share of time"].sum() == pytest.approx(1.0)
     summary = by_resolution(costs)
-    assert list(summary.index[:2]) == ["64x64", "32x32"] and summary["share of FLOPs"].sum() == pytest.approx(1.0)
+    assert list(summary.index[:2]) == ["64x64", "32x32"] and summary.index[-1] == "head"
+    # the head (Flatten/Dense after the last pooling) does a tiny share of the work
+    assert summary.loc["head", "share of FLOPs"] < 0.05
 
 
 def test_cpu_description_names_the_vector_instructions():
-    from utils.cpu_speed import cpu_description
+    from utils.models.cost import cpu_description
 
     text = cpu_description()
     assert "logical CPUs" in text

@@ -1,12 +1,12 @@
-"""The model registry (utils.models): every variant builds, has the documented shapes and trains."""
+"""The model registry (utils.models.registry): every variant builds, has the documented shapes and trains."""
 from __future__ import annotations
 
 import keras
 import numpy as np
 import pytest
 
-from utils.models import (DEFAULT_VARIANT, VARIANTS, build_model, count_flops, dog_probability, get_variant,
-                          variant_table)
+from utils.predict import dog_probability
+from utils.models.registry import (DEFAULT_VARIANT, VARIANTS, build_model, count_flops, get_variant, variant_table)
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
@@ -77,7 +77,7 @@ def test_overrides_change_the_input_and_unknown_names_are_refused():
 
 
 def test_convs_per_block_sets_each_block_and_must_match_the_blocks():
-    from utils.models import build_gap_cnn
+    from utils.models.registry import build_gap_cnn
 
     def conv_resolutions(model):
         return [layer.output.shape[1] for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -105,7 +105,7 @@ def test_dog_probability_reads_either_head():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_every_variant_trains_one_step_on_real_images(name, manifest):
-    from utils.pipeline import make_dataset
+    from utils.data.pipeline import make_dataset
 
     variant = VARIANTS[name]
     keras.utils.set_random_seed(0)
@@ -119,7 +119,7 @@ def test_every_variant_trains_one_step_on_real_images(name, manifest):
 
 
 def test_variant_changes_lists_every_setting_a_step_changes():
-    from utils.models import variant_changes
+    from utils.models.registry import variant_changes
 
     assert variant_changes("color_larger", "augmented") == ["epochs: 8 -> 12", "augment: False -> True"]
     changes = variant_changes("augmented", "batchnorm_gap")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from utils import convolution as conv
-from utils.evaluation import log_loss
+from utils.evaluate import log_loss
 from utils.submission import best_clip_bound, clip_probabilities, held_out_clip_bound, validation_halves
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def test_same_scale_side_by_side_uses_one_colour_scale():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from utils.convolution_plots import plot_side_by_side
+    from utils.plots.convolution import plot_side_by_side
 
     fig = plot_side_by_side([np.zeros((4, 4)), np.full((2, 2), 3.0), np.eye(2) * 7], ["a", "b", "c"],
                             same_scale=True)
@@ -98,7 +98,7 @@ def test_dense_layer_figure_computes_what_keras_computes():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from utils.convolution_plots import plot_dense_layer
+    from utils.plots.convolution import plot_dense_layer
 
     rng = np.random.default_rng(0)
     maps = rng.random((3, 3, 2))
@@ -148,7 +148,7 @@ def test_notebook_01_image_size_figure_says_when_it_is_degenerate():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from utils.data_plots import image_size_summary, plot_image_sizes
+    from utils.plots.data import image_size_summary, plot_image_sizes
 
     frame = pd.DataFrame({"width": [200] * 5, "height": [200] * 5})
     fig = plot_image_sizes(frame)
@@ -195,7 +195,7 @@ def test_notebook_08_chooses_on_half_a_and_submits_only_when_asked():
     assert "held_out_clip_bound(" in code
     assert "clip_bound = best_clip_bound(y_val, p_val" not in code
     submit_cell = next(source(c) for c in nb if c["cell_type"] == "code" and "submit(" in source(c)
-                       and "kaggle_submit" in source(c))
+                       and "utils.kaggle import" in source(c))
     assert "SUBMIT_TO_KAGGLE = False" in submit_cell
     assert re.search(r"submit\([^)]*run=asked and", submit_cell)
 
@@ -217,7 +217,7 @@ def test_notebook_05_teaches_without_weights():
 def test_mobilenet_v2_blocks_add_up_to_the_base():
     import keras
 
-    from utils.transfer import mobilenet_v2_blocks
+    from utils.models.transfer import mobilenet_v2_blocks
 
     base = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3))
     table = mobilenet_v2_blocks(base)

@@ -51,8 +51,8 @@ def test_notebook_06_writes_grad_cam_with_a_gradient_tape_on_the_8x8_layer():
     code = code_of("06_what_the_network_sees")
     assert "tf.GradientTape()" in code and "tape.gradient(score, activations)" in code
     assert "cam_layer_name(scratch)" in code and "np.allclose(same, heatmap" in code
-    from utils.interpretability import cam_layer_name
-    from utils.models import build_model
+    from utils.explain import cam_layer_name
+    from utils.models.registry import build_model
 
     model = build_model("deeper", compile=False)
     name = cam_layer_name(model)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from utils.loaders import measure_loader, seed_loader
-from utils.pipeline import labels_of, make_dataset
+from utils.data.loaders import measure_loader, seed_loader
+from utils.data.pipeline import labels_of, make_dataset
 
 
 def test_batches_have_the_requested_shape_and_labels(manifest):
@@ -45,7 +45,7 @@ def test_memory_cache_gives_the_same_images(manifest):
 @pytest.mark.parametrize("split, cache", [("train", None), ("train", "memory"), ("validation", "memory"), ("test", None)])
 def test_every_dataset_runs_without_the_autotune_thread(manifest, split, cache):
     # Keras makes a new iterator per epoch; with tf.data's autotuning thread on, tearing one down
-    # left both cores idle for about 10 s per epoch in TensorFlow 2.21 (utils.pipeline).
+    # left both cores idle for about 10 s per epoch in TensorFlow 2.21 (utils.data.pipeline).
     ds = make_dataset(manifest, split, (16, 16), batch_size=8, cache=cache)
     assert ds.options().autotune.enabled is False
     images, _ = next(iter(ds))
@@ -71,7 +71,7 @@ def test_unknown_colour_mode_and_empty_split_are_explained(manifest):
 
 def test_streaming_memory_does_not_grow_with_the_image_count(shared_data):
     """Doubling the images doubles the seed loader's memory but not tf.data's."""
-    from utils.dataset import load_manifest
+    from utils.data.dataset import load_manifest
 
     paths = load_manifest("default")["filepath"].tolist()
     figures = {}

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import paths
+from utils import config
 
 ROOT = Path(__file__).resolve().parent.parent
 quiet = dict(say=lambda *_: None)
@@ -66,8 +66,8 @@ def no_traceback(text: str) -> bool:
 # --- 1. the tests never touch the learner's workspace (see also tests/test_workspace.py) -----
 
 def test_the_test_session_runs_in_a_temporary_home():
-    assert paths.home() != ROOT.resolve()
-    assert not str(paths.home()).startswith(str(ROOT.resolve()))
+    assert config.home() != ROOT.resolve()
+    assert not str(config.home()).startswith(str(ROOT.resolve()))
 
 
 def test_browser_screenshots_go_outside_the_repository(monkeypatch):
@@ -90,7 +90,7 @@ def _notebook(path: Path, *sources: str) -> Path:
 def test_series_writes_executed_copies_elsewhere_and_prints_only_the_message(tmp_path):
     good = _notebook(tmp_path / "01_good.ipynb", "import tensorflow as tf\nprint(int(tf.constant(41) + 1))")
     bad = _notebook(tmp_path / "02_bad.ipynb",
-                    "from utils.sources import DataNotFound\nraise DataNotFound('No cats-vs-dogs images were found.')")
+                    "from utils.data.sources import DataNotFound\nraise DataNotFound('No cats-vs-dogs images were found.')")
     before = good.read_bytes(), bad.read_bytes()
     out = tmp_path / "executed"
     env = {k: v for k, v in os.environ.items() if k != "CATSDOGS_HEADLESS"}
@@ -130,7 +130,7 @@ def test_keras_prints_one_line_per_epoch_when_output_is_not_a_terminal():
     assert done.stdout.strip() == "2", done.stderr
 
 
-# --- 3. the best-run record is per profile; utils.submit says and refuses --------------------
+# --- 3. the best-run record is per profile; utils.cli.submit says and refuses --------------------
 
 def _run_on_disk(home: Path, run: str, profile: str | None, finished: bool = True, epochs: int = 1) -> Path:
     (home / "logs" / run).mkdir(parents=True)
@@ -146,7 +146,7 @@ def _run_on_disk(home: Path, run: str, profile: str | None, finished: bool = Tru
 
 
 def test_best_run_record_is_per_profile_and_a_smoke_run_never_becomes_the_default(home):
-    from utils.tensorboard_logs import best_json_path, record_best_run
+    from utils.runs import best_json_path, record_best_run
 
     _run_on_disk(home, "smoke-run", "smoke")
     _run_on_disk(home, "default-run", "default", epochs=35)
@@ -162,8 +162,8 @@ def test_best_run_record_is_per_profile_and_a_smoke_run_never_becomes_the_defaul
 
 
 def test_submit_refuses_smoke_and_unfinished_models_unless_named(home):
-    from utils.prediction import PredictionError
-    from utils.submit import choose_model
+    from utils.predict import PredictionError
+    from utils.cli.submit import choose_model
 
     smoke = _run_on_disk(home, "smoke-run", "smoke")
     # the issue's case: an old models/best.json that names a smoke run
@@ -197,20 +197,20 @@ def kaggle_calls(fake_kaggle):
 
 
 def test_credentials_alone_never_submit(kaggle_calls, tmp_path, monkeypatch):
-    from utils import kaggle_submit
+    from utils import kaggle
 
     csv = tmp_path / "submission.csv"
     csv.write_text("id,label\n1,0.5\n")
-    result = kaggle_submit.submit(csv, "m")  # what notebook 08 ran with credentials present
+    result = kaggle.submit(csv, "m")  # what notebook 08 ran with credentials present
     assert not result.ran and "opt-in" in result.message and not kaggle_calls.exists()
     monkeypatch.setenv("CATSDOGS_SUBMIT", "1")
-    assert not kaggle_submit.submit(csv, "m", confirm=False).ran and not kaggle_submit.submit(csv, "m", run=False).ran
-    assert kaggle_submit.submit(csv, "m").ran and kaggle_calls.exists()
+    assert not kaggle.submit(csv, "m", confirm=False).ran and not kaggle.submit(csv, "m", run=False).ran
+    assert kaggle.submit(csv, "m").ran and kaggle_calls.exists()
     monkeypatch.delenv("CATSDOGS_SUBMIT")
     kaggle_calls.unlink()
-    assert kaggle_submit.submit(csv, "m", confirm=True).ran and kaggle_calls.exists()
+    assert kaggle.submit(csv, "m", confirm=True).ran and kaggle_calls.exists()
     kaggle_calls.unlink()
-    assert kaggle_submit.submit(csv, "m", run=True).ran and kaggle_calls.exists()  # notebook 08: run=asked and ...
+    assert kaggle.submit(csv, "m", run=True).ran and kaggle_calls.exists()  # notebook 08: run=asked and ...
 
 
 def test_the_session_stops_only_tensorboards_it_recorded(tmp_path):
@@ -244,7 +244,7 @@ BUILD = textwrap.dedent("""
     go = Path(sys.argv[1])
     while not go.exists():
         time.sleep(0.01)
-    from utils.dataset import prepare_dataset
+    from utils.data.dataset import prepare_dataset
     report = prepare_dataset("smoke")
     print("ROWS", len(report.frame))
 """)
@@ -270,7 +270,7 @@ def test_two_dataset_builds_at_once_lose_no_image(shared_data, tmp_path):
 
 
 def test_a_run_name_outside_logs_is_refused_by_the_command(home, capsys):
-    from utils.train import main
+    from utils.cli.train import main
 
     assert main(["--run-name", "../../x", "--profile", "smoke"]) == 2
     err = capsys.readouterr().err
@@ -296,8 +296,8 @@ def _event_run(logs: Path, run: str, losses: list[float], finished: bool, profil
 
 
 def test_unfinished_runs_are_not_ranked_and_listed_as_unfinished(home, capsys):
-    from utils.tensorboard_logs import rank_runs
-    from utils.train import main
+    from utils.runs import rank_runs
+    from utils.cli.train import main
 
     logs = home / "logs"
     _event_run(logs, "finished-run", [0.6, 0.5], finished=True)
@@ -313,19 +313,19 @@ def test_unfinished_runs_are_not_ranked_and_listed_as_unfinished(home, capsys):
 
 
 def test_ctrl_c_prints_one_line_in_both_commands(home, capsys, monkeypatch, tmp_path):
-    import utils.dataset
-    import utils.submit
-    from utils.train import main as train
+    import utils.data.dataset
+    import utils.cli.submit
+    from utils.cli.train import main as train
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(utils.dataset, "load_manifest", interrupt)
+    monkeypatch.setattr(utils.data.dataset, "load_manifest", interrupt)
     assert train(["--profile", "smoke"]) == 130
     err = capsys.readouterr().err
     assert "Interrupted" in err and no_traceback(err) and len(err.strip().splitlines()) == 1
-    monkeypatch.setattr(utils.submit, "choose_model", interrupt)
-    assert utils.submit.main(["--out", str(tmp_path / "s.csv")]) == 130
+    monkeypatch.setattr(utils.cli.submit, "choose_model", interrupt)
+    assert utils.cli.submit.main(["--out", str(tmp_path / "s.csv")]) == 130
     err = capsys.readouterr().err
     assert "Interrupted" in err and "not written" in err and no_traceback(err) and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "s.csv").exists()
@@ -334,7 +334,7 @@ def test_ctrl_c_prints_one_line_in_both_commands(home, capsys, monkeypatch, tmp_
 # --- 7. data edge cases -----------------------------------------------------------------------
 
 def test_competition_zip_beside_its_train_and_test_zips_counts_each_image_once(home, jpegs, tmp_path, monkeypatch):
-    from utils.dataset import prepare_dataset
+    from utils.data.dataset import prepare_dataset
 
     data = kaggle_folder(tmp_path / "kaggle", jpegs)
     make_zip(data / "dogs-vs-cats-redux-kernels-edition.zip",
@@ -350,7 +350,7 @@ def test_competition_zip_beside_its_train_and_test_zips_counts_each_image_once(h
 
 
 def test_competition_zip_alone_is_extracted_once(home, jpegs, tmp_path, monkeypatch):
-    from utils.dataset import prepare_dataset
+    from utils.data.dataset import prepare_dataset
 
     inner = kaggle_folder(tmp_path / "inner", jpegs)
     data = tmp_path / "kaggle"
@@ -364,14 +364,14 @@ def test_competition_zip_alone_is_extracted_once(home, jpegs, tmp_path, monkeypa
 
 
 def test_capitalised_train_zip_is_recognised(home, jpegs, tmp_path, monkeypatch):
-    from utils.dataset import prepare_dataset
+    from utils.data.dataset import prepare_dataset
 
     monkeypatch.setenv("CATSDOGS_DATA", str(kaggle_folder(tmp_path / "kaggle", jpegs, train_name="Train.zip")))
     assert (prepare_dataset("smoke", **quiet).frame["label"] >= 0).sum() == 24
 
 
 def test_one_class_only_is_refused(home, jpegs, tmp_path, monkeypatch):
-    from utils.dataset import OneClassOnly, prepare_dataset
+    from utils.data.dataset import OneClassOnly, prepare_dataset
 
     cats = {k: v for k, v in jpegs.items() if "/cat." in k}
     make_zip(tmp_path / "cats" / "train.zip", cats)
@@ -382,7 +382,7 @@ def test_one_class_only_is_refused(home, jpegs, tmp_path, monkeypatch):
 
 
 def test_changing_catsdogs_data_rebuilds_the_manifest(home, jpegs, tmp_path, monkeypatch, capsys):
-    from utils.dataset import load_manifest
+    from utils.data.dataset import load_manifest
 
     monkeypatch.setenv("CATSDOGS_DATA", str(kaggle_folder(tmp_path / "first", jpegs)))
     assert len(load_manifest("smoke")) == 30
@@ -392,7 +392,7 @@ def test_changing_catsdogs_data_rebuilds_the_manifest(home, jpegs, tmp_path, mon
     frame = load_manifest("smoke")
     assert len(frame) == len(fewer) and "does not match the data found now" in capsys.readouterr().out
     monkeypatch.setenv("CATSDOGS_DATA", str(tmp_path / "nowhere"))
-    from utils.sources import DataNotFound
+    from utils.data.sources import DataNotFound
 
     with pytest.raises(DataNotFound, match="does not exist"):
         load_manifest("smoke")
@@ -400,7 +400,7 @@ def test_changing_catsdogs_data_rebuilds_the_manifest(home, jpegs, tmp_path, mon
 
 @pytest.mark.parametrize("damage", [b"\x00\xff garbage \x00", b"path,ok\n1,2,3,4,5\n\"unclosed", b""])
 def test_a_damaged_image_check_cache_is_rebuilt(home, jpegs, tmp_path, monkeypatch, damage):
-    from utils.dataset import prepare_dataset
+    from utils.data.dataset import prepare_dataset
 
     monkeypatch.setenv("CATSDOGS_DATA", str(kaggle_folder(tmp_path / "kaggle", jpegs)))
     prepare_dataset("smoke", **quiet)
@@ -410,7 +410,7 @@ def test_a_damaged_image_check_cache_is_rebuilt(home, jpegs, tmp_path, monkeypat
 
 
 def test_a_member_with_a_bad_crc_is_explained_and_leaves_nothing(tmp_path, jpegs):
-    from utils.archives import ArchiveError, extract
+    from utils.data.archives import ArchiveError, extract
 
     archive = make_zip(tmp_path / "train.zip", {k: v for k, v in jpegs.items() if k.startswith("train/")})
     data = bytearray(archive.read_bytes())
@@ -424,7 +424,7 @@ def test_a_member_with_a_bad_crc_is_explained_and_leaves_nothing(tmp_path, jpegs
 
 
 def test_a_zip_bomb_is_refused_before_anything_is_written(tmp_path):
-    from utils.archives import ArchiveError, extract
+    from utils.data.archives import ArchiveError, extract
 
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -460,7 +460,7 @@ def images(jpegs, tmp_path):
 
 
 def submit(capsys, *args):
-    from utils.submit import main
+    from utils.cli.submit import main
 
     code = main([str(a) for a in args])
     out = capsys.readouterr()
@@ -518,7 +518,7 @@ def test_a_model_with_two_inputs_is_explained(capsys, images, tmp_path):
 def test_nan_outputs_fail_loudly(jpegs, images):
     import keras
 
-    from utils.prediction import PredictionError, predict_files
+    from utils.predict import PredictionError, predict_files
 
     files = sorted(images.glob("*.jpg"))
     # sqrt(mean brightness - 110): NaN for the darker images only (a partly NaN output)
@@ -542,7 +542,7 @@ def test_a_missing_model_is_noticed_before_the_images(capsys, images, tmp_path):
 
 
 def test_sub_folders_hidden_files_and_unreadable_images_are_listed(images, jpegs):
-    from utils.prediction import scan_images
+    from utils.predict import scan_images
 
     (images / "more").mkdir()
     (images / "more" / "7.jpg").write_bytes(jpegs["test/1.jpg"])
@@ -554,13 +554,13 @@ def test_sub_folders_hidden_files_and_unreadable_images_are_listed(images, jpegs
 
 
 def test_a_read_only_output_folder_is_refused_before_work(capsys, tiny_model, images, tmp_path, monkeypatch):
-    import utils.submit
+    import utils.cli.submit
 
     folder = tmp_path / "read-only"
     folder.mkdir()
     folder.chmod(0o555)
     if os.access(folder, os.W_OK):  # root may write anywhere: ask as a learner's account would be answered
-        monkeypatch.setattr(utils.submit.os, "access", lambda path, mode: Path(path) != folder)
+        monkeypatch.setattr(utils.cli.submit.os, "access", lambda path, mode: Path(path) != folder)
     try:
         code, out, err = submit(capsys, "--model", tiny_model, "--images", images, "--out", folder / "s.csv")
     finally:
@@ -570,7 +570,7 @@ def test_a_read_only_output_folder_is_refused_before_work(capsys, tiny_model, im
 
 
 def test_a_damaged_deflate_stream_is_explained_and_leaves_nothing(tmp_path):
-    from utils.archives import ArchiveError, extract
+    from utils.data.archives import ArchiveError, extract
 
     archive = tmp_path / "train.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -1,4 +1,4 @@
-"""Run bookkeeping (utils.training.start_run / Run): unique names, safe names, unfinished runs."""
+"""Run bookkeeping (utils.fit.start_run / Run): unique names, safe names, unfinished runs."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ def home(tmp_path, monkeypatch):
 
 
 def test_runs_started_in_the_same_second_get_different_folders(home):
-    from utils.training import start_run
+    from utils.fit import start_run
 
     names = []
     errors = []
@@ -39,7 +39,7 @@ def test_runs_started_in_the_same_second_get_different_folders(home):
 
 @pytest.mark.parametrize("bad", ["../../x", "a/b", ".hidden", "", "x" * 200, "name with space", "..", "a\\b"])
 def test_a_run_name_that_is_not_a_plain_folder_name_is_refused(home, bad):
-    from utils.training import start_run
+    from utils.fit import start_run
 
     with pytest.raises(ValueError, match="not a usable run name"):
         start_run("baseline", {}, "smoke", run_name=bad)
@@ -47,7 +47,7 @@ def test_a_run_name_that_is_not_a_plain_folder_name_is_refused(home, bad):
 
 
 def test_a_taken_run_name_is_refused_and_nothing_is_overwritten(home):
-    from utils.training import start_run
+    from utils.fit import start_run
 
     first = start_run("baseline", {}, "smoke", run_name="mine")
     (first.log_dir / "keep.txt").write_text("mine")
@@ -57,8 +57,9 @@ def test_a_taken_run_name_is_refused_and_nothing_is_overwritten(home):
 
 
 def test_a_run_is_unfinished_until_finish_writes_run_json(home):
-    from utils.models import build_model
-    from utils.training import list_runs, start_run
+    from utils.models.registry import build_model
+    from utils.runs import list_runs
+    from utils.fit import start_run
 
     run = start_run("baseline", {"variant": "baseline"}, "smoke", run_name="interrupted")
     assert list_runs().empty
@@ -79,7 +80,7 @@ def test_a_run_is_unfinished_until_finish_writes_run_json(home):
 
 
 def test_callback_settings_tell_two_callback_lists_apart(home):
-    from utils.training import callback_settings, start_run
+    from utils.fit import callback_settings, start_run
 
     run = start_run("baseline", {}, "smoke")
     written_out = [
@@ -94,7 +95,7 @@ def test_callback_settings_tell_two_callback_lists_apart(home):
 
 
 def test_a_run_started_without_a_profile_records_the_current_one(home, monkeypatch):
-    from utils.training import start_run
+    from utils.fit import start_run
 
     monkeypatch.setenv("CATSDOGS_PROFILE", "smoke")
     run = start_run("baseline", {})

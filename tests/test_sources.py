@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from utils.dataset import load_manifest, prepare_dataset
-from utils.sources import COMPETITION_ZIP, DataNotFound, locate_data
+from utils.data.dataset import load_manifest, prepare_dataset
+from utils.data.sources import COMPETITION_ZIP, DataNotFound, locate_data
 
 quiet = dict(say=lambda *_: None)
 

@@ -4,7 +4,7 @@ import hashlib
 import pandas as pd
 import pytest
 
-from utils.splits import split_labelled
+from utils.data.splits import split_labelled
 
 
 def frame_of(n_cats, n_dogs, duplicate_every=0):

@@ -139,7 +139,8 @@ def test_zip_holds_what_a_student_needs_and_nothing_else(built):
     assert all(n.startswith(prefix) for n in names)
     inner = {n.removeprefix(prefix) for n in names}
     needed = {f"notebooks/{p.name}" for p in SOURCE_NOTEBOOKS} | set(builder.SUPPORT_FILES)
-    needed |= {f"utils/{p.name}" for p in (ROOT / "utils").glob("*.py")}
+    needed |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "utils").rglob("*.py")}
+    assert "utils/data/dataset.py" in needed  # the sub-packages of the layers too
     assert needed <= inner, sorted(needed - inner)
     for name in inner:
         assert not name.startswith(("models/", "tests/", "bench/", "scripts/", "build/")), name

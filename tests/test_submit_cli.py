@@ -15,18 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import kaggle_submit
-from utils.prediction import (
-    PredictionError,
-    batch_dog_probability,
-    dog_column,
-    load_model,
-    model_input,
-    predict_files,
-    scan_images,
-)
+from utils import kaggle
+from utils.predict import (PredictionError, batch_dog_probability, dog_column, load_model, model_input, predict_files, scan_images)
 from utils.submission import validate_submission
-from utils.submit import choose_model, main
+from utils.cli.submit import choose_model, main
 
 ROOT = Path(__file__).resolve().parent.parent
 N_TEST = 30
@@ -111,7 +103,7 @@ def test_predictions_use_tta_and_the_models_input(tiny_model_path, test_images):
     assert with_tta.files == files and not with_tta.failed
     assert np.all((with_tta.probabilities >= 0) & (with_tta.probabilities <= 1))
     # TTA is exactly the mean of the image and its mirror image.
-    from utils.pipeline import decode_and_resize
+    from utils.data.pipeline import decode_and_resize
 
     batch = np.stack([decode_and_resize(str(f), (32, 32)).numpy() for f in files])
     mirrored = dog_column(model.predict_on_batch(batch[:, :, ::-1, :]))
@@ -241,11 +233,11 @@ def test_kaggle_submit_runs_the_exact_command_when_set_up(fake_kaggle, tmp_path)
     program, record, config = fake_kaggle
     csv = tmp_path / "submission.csv"
     csv.write_text("id,label\n1,0.5\n")
-    result = kaggle_submit.submit(csv, "first try", confirm=True)
+    result = kaggle.submit(csv, "first try", confirm=True)
     assert not result.ran and "No Kaggle credentials" in result.message and "kaggle.json" in result.message
     assert not record.exists()
     (config / "kaggle.json").write_text("{}")
-    result = kaggle_submit.submit(csv, "first try", confirm=True)
+    result = kaggle.submit(csv, "first try", confirm=True)
     assert result.ran and result.ok, result.message
     assert record.read_text().splitlines() == [
         "competitions", "submit", "-c", "dogs-vs-cats-redux-kernels-edition", "-f", str(csv), "-m", "first try"]
@@ -258,12 +250,12 @@ def test_kaggle_submit_never_fails_offline(fake_kaggle, tmp_path, monkeypatch):
     program.write_text("#!/bin/sh\necho 'ConnectionError: no network' >&2\nexit 1\n")
     csv = tmp_path / "submission.csv"
     csv.write_text("id,label\n1,0.5\n")
-    result = kaggle_submit.submit(csv, "m", confirm=True)
+    result = kaggle.submit(csv, "m", confirm=True)
     assert result.ran and not result.ok and "no network" in result.message
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "nowhere" / "python"))  # no venv bin/ either
-    assert kaggle_submit.kaggle_program() is None
-    result = kaggle_submit.submit(csv, "m", confirm=True)
+    assert kaggle.kaggle_program() is None
+    result = kaggle.submit(csv, "m", confirm=True)
     assert not result.ran and "not installed" in result.message
 
 

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import tensorboard_logs as tbl
-from utils import tensorboard_server as tbs
+from utils import runs as tbl
+from utils import tensorboard as tbs
 
 RUNS = {"tiny_f4": {"filters": 4, "learning_rate": 1e-3}, "tiny_f8": {"filters": 8, "learning_rate": 3e-3}}
 EPOCHS = 2
@@ -42,45 +42,16 @@ def _tiny_model(filters: int, learning_rate: float):
 
 def train_tiny_run(frame: pd.DataFrame, run: str, hparams: dict, epochs: int = EPOCHS) -> Path:
     """Train and log one run under ``CATSDOGS_HOME`` the way the course does; return logs/<run>."""
-    from utils import paths
-    from utils.pipeline import make_dataset
+    from utils import config
+    from utils.data.pipeline import make_dataset
 
     train_ds = make_dataset(frame, "train", image_size=(32, 32), batch_size=16)
     val_ds = make_dataset(frame, "validation", image_size=(32, 32), batch_size=16)
     model = _tiny_model(**hparams)
-    try:
-        from utils.training import fit_and_log
-    except ImportError:  # utils.training not there yet: log as it does
-        fit_and_log = None
-    if fit_and_log is not None:
-        fit_and_log(model, train_ds, val_ds, run_name=run, hparams=hparams, epochs=epochs, profile="smoke")
-        return paths.logs_dir() / run
+    from utils.fit import fit_and_log
 
-    import time
-
-    import keras
-    import tensorflow as tf
-    from tensorboard.plugins.hparams import api as hp
-
-    log_dir = paths.logs_dir() / run
-    log_dir.mkdir(parents=True)
-    with tf.summary.create_file_writer(str(log_dir)).as_default():
-        hp.hparams(hparams, trial_id=run)
-    start = time.perf_counter()
-    history = model.fit(
-        train_ds, validation_data=val_ds, epochs=epochs, verbose=0,
-        callbacks=[keras.callbacks.TensorBoard(str(log_dir)), keras.callbacks.CSVLogger(str(log_dir / "history.csv"))],
-    )
-    model_path = paths.models_dir() / f"{run}.keras"
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(model_path)
-    (log_dir / "run.json").write_text(json.dumps({
-        "run": run, "variant": "tiny", "hparams": hparams, "params": int(model.count_params()),
-        "epochs_run": len(history.history["loss"]), "train_seconds": time.perf_counter() - start,
-        "best_val_loss": min(history.history["val_loss"]), "best_val_accuracy": max(history.history["val_accuracy"]),
-        "model_path": f"models/{run}.keras", "image_size": [32, 32], "color_mode": "rgb", "profile": "smoke",
-    }))
-    return log_dir
+    fit_and_log(model, train_ds, val_ds, run_name=run, hparams=hparams, epochs=epochs, profile="smoke")
+    return config.logs_dir() / run
 
 
 @pytest.fixture(scope="module")
@@ -111,10 +82,10 @@ def test_run_names_lists_every_run_but_not_the_archive(in_home):
 
 
 def test_event_file_scalars_match_the_keras_history(in_home):
-    scalars = tbl.read_scalars()
+    scalars = tbs.read_scalars()
     assert set(scalars["run"]) == set(RUNS)
     assert {"epoch_loss", "epoch_accuracy"} <= set(scalars.loc[scalars["split"] == "validation", "tag"])
-    metrics = tbl.epoch_metrics(scalars)
+    metrics = tbs.epoch_metrics(scalars)
     for run in RUNS:
         history = pd.read_csv(in_home / "logs" / run / "history.csv")
         ours = metrics[metrics["run"] == run].sort_values("epoch").reset_index(drop=True)
@@ -125,7 +96,7 @@ def test_event_file_scalars_match_the_keras_history(in_home):
 
 def test_hparams_are_read_back_from_the_hparams_summary(in_home):
     for run, hparams in RUNS.items():
-        logged = tbl.read_hparams(in_home / "logs" / run)
+        logged = tbs.read_hparams(in_home / "logs" / run)
         assert logged.keys() >= hparams.keys()
         for name, value in hparams.items():
             assert logged[name] == pytest.approx(value)
@@ -161,13 +132,13 @@ def test_best_run_is_recorded_for_the_submission_notebook(in_home):
 
 
 def test_comparison_figure_draws_one_curve_per_run(in_home):
-    from utils.comparison_plots import plot_validation_curves
+    from utils.plots.comparison import plot_validation_curves
 
-    scalars = tbl.read_scalars()
+    scalars = tbs.read_scalars()
     fig = plot_validation_curves(scalars, runs=list(tbl.rank_runs()["run"]))
     loss_ax, acc_ax = fig.axes[:2]
     assert [line.get_label() for line in loss_ax.lines] == list(tbl.rank_runs()["run"])
-    metrics = tbl.epoch_metrics(scalars)
+    metrics = tbs.epoch_metrics(scalars)
     for line in loss_ax.lines:
         expected = metrics[metrics["run"] == line.get_label()].sort_values("epoch")["val_loss"]
         np.testing.assert_allclose(line.get_ydata(), expected)
@@ -210,7 +181,9 @@ def test_describe_runs_reports_what_is_on_disk(in_home):
     table = tbl.describe_runs()
     assert list(table["run"]) == sorted(RUNS)
     assert table["has_run_json"].all() and table["has_checkpoint"].all()
-    assert (table["size_mb"] >= 0).all()
+    folder = in_home / "logs" / sorted(RUNS)[0]
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert table.loc[0, "size_mb"] == round(size / 1e6, 2) and size > 0
 
 
 # --- the TensorBoard server helper ---------------------------------------------------------

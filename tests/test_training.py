@@ -1,4 +1,4 @@
-"""Training, logging and evaluation helpers (utils.training, utils.evaluation, utils.train, utils.training_plots)."""
+"""Training, logging and evaluation helpers (utils.fit, utils.evaluate, utils.cli.train, utils.plots.training)."""
 from __future__ import annotations
 
 import json
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import evaluation
-from utils.training_plots import overfitting_epoch
+from utils import evaluate
+from utils.plots.training import overfitting_epoch
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_JSON_KEYS = {"run", "variant", "hparams", "params", "flops", "epochs_run", "train_seconds", "best_val_loss",
@@ -41,24 +41,24 @@ def test_log_loss_and_accuracy_match_hand_computation():
     labels = np.array([1, 0, 1, 0])
     p_dog = np.array([0.9, 0.2, 0.4, 0.6])
     expected = -np.mean([np.log(0.9), np.log(0.8), np.log(0.4), np.log(0.4)])
-    assert evaluation.log_loss(labels, p_dog) == pytest.approx(expected)
-    assert evaluation.accuracy(labels, p_dog) == 0.5
+    assert evaluate.log_loss(labels, p_dog) == pytest.approx(expected)
+    assert evaluate.accuracy(labels, p_dog) == 0.5
     # Kaggle clips, so a sure wrong answer costs a lot but not infinity.
-    assert np.isfinite(evaluation.log_loss([1], [0.0])) and evaluation.log_loss([1], [0.0]) > 30
+    assert np.isfinite(evaluate.log_loss([1], [0.0])) and evaluate.log_loss([1], [0.0]) > 30
 
 
 def test_confusion_matrix_and_most_confidently_wrong():
     frame = pd.DataFrame({"label": [0, 0, 1, 1, 1], "filepath": list("abcde")})
-    scored = evaluation.with_predictions(frame, [0.1, 0.7, 0.95, 0.35, 0.01])
-    confusion = evaluation.confusion_matrix(scored["label"], scored["p_dog"])
+    scored = evaluate.with_predictions(frame, [0.1, 0.7, 0.95, 0.35, 0.01])
+    confusion = evaluate.confusion_matrix(scored["label"], scored["p_dog"])
     assert confusion.to_numpy().tolist() == [[1, 1], [2, 1]]
-    wrong = evaluation.most_confidently_wrong(scored, n=2)
+    wrong = evaluate.most_confidently_wrong(scored, n=2)
     assert list(wrong["filepath"]) == ["e", "b"]  # P(dog)=0.01 for a dog is the surest mistake
     assert wrong["p_wrong"].tolist() == pytest.approx([0.99, 0.7])
 
 
 def test_overfitting_is_found_only_when_validation_loss_stays_up_beyond_its_noise():
-    from utils.training_plots import describe_fit
+    from utils.plots.training import describe_fit
 
     sustained = pd.DataFrame({"loss": [0.7, 0.5, 0.4, 0.3, 0.25, 0.2],
                               "val_loss": [0.70, 0.55, 0.54, 0.62, 0.66, 0.71]})
@@ -82,8 +82,8 @@ def test_overfitting_is_found_only_when_validation_loss_stays_up_beyond_its_nois
 
 
 def test_learning_rate_schedules_rise_peak_and_decay_where_documented():
-    from utils.models import get_variant
-    from utils.training import learning_rate_schedule
+    from utils.models.registry import get_variant
+    from utils.fit import learning_rate_schedule
 
     constant = get_variant("baseline")
     assert learning_rate_schedule(constant, steps_per_epoch=10, epochs=5) == constant.learning_rate
@@ -107,8 +107,8 @@ def test_the_learning_rate_figure_draws_the_schedule_train_variant_uses():
     import matplotlib
 
     matplotlib.use("Agg")
-    from utils.models import get_variant
-    from utils.training_plots import plot_learning_rate
+    from utils.models.registry import get_variant
+    from utils.plots.training import plot_learning_rate
 
     variant = get_variant("batchnorm_gap", learning_rate=2e-3, warmup_epochs=1, epochs=4)
     fig = plot_learning_rate(variant, steps_per_epoch=10)
@@ -118,7 +118,7 @@ def test_the_learning_rate_figure_draws_the_schedule_train_variant_uses():
 
 
 def test_run_names_are_readable_and_never_reused(home):
-    from utils.training import run_name_for
+    from utils.runs import run_name_for
 
     first = run_name_for("baseline")
     assert re.fullmatch(r"baseline-\d{8}-\d{6}", first)
@@ -128,7 +128,7 @@ def test_run_names_are_readable_and_never_reused(home):
 
 
 def test_list_runs_of_an_empty_folder_is_an_empty_table(home):
-    from utils.training import RUN_COLUMNS, list_runs
+    from utils.runs import RUN_COLUMNS, list_runs
 
     table = list_runs()
     assert len(table) == 0 and list(table.columns) == RUN_COLUMNS
@@ -138,8 +138,9 @@ def test_list_runs_of_an_empty_folder_is_an_empty_table(home):
 
 @pytest.mark.slow
 def test_train_variant_logs_everything_and_the_checkpoint_reloads(home, manifest):
-    from utils.pipeline import make_dataset
-    from utils.training import fit_and_log, list_runs, train_variant
+    from utils.data.pipeline import make_dataset
+    from utils.fit import fit_and_log, train_variant
+    from utils.runs import list_runs
 
     result = train_variant("baseline", frame=manifest, profile="smoke")
     assert re.fullmatch(r"baseline-\d{8}-\d{6}(-\d+)?", result.run_name)
@@ -175,8 +176,8 @@ def test_train_variant_logs_everything_and_the_checkpoint_reloads(home, manifest
 
 @pytest.mark.parametrize("restore_best", [True, False])
 def test_a_run_ends_on_the_best_or_the_last_epoch_as_asked(home, manifest, restore_best):
-    from utils.pipeline import make_dataset
-    from utils.training import fit_and_log
+    from utils.data.pipeline import make_dataset
+    from utils.fit import fit_and_log
 
     keras.utils.set_random_seed(0)
     data = dict(image_size=(32, 32), batch_size=32, cache="memory")
@@ -200,7 +201,7 @@ def test_a_run_ends_on_the_best_or_the_last_epoch_as_asked(home, manifest, resto
 
 @pytest.mark.slow
 def test_same_seed_gives_the_same_history(home, manifest):
-    from utils.training import train_variant
+    from utils.fit import train_variant
 
     first = train_variant("baseline", frame=manifest, profile="smoke")
     second = train_variant("baseline", frame=manifest, profile="smoke")
@@ -212,7 +213,7 @@ DISTRIBUTED = """
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from utils.training import train_variant
+from utils.fit import train_variant
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 result = train_variant("baseline", profile="smoke", strategy=strategy)
 print("replicas", strategy.num_replicas_in_sync, "loss", result.val_loss, "run", result.run_name)
@@ -221,9 +222,9 @@ print("replicas", strategy.num_replicas_in_sync, "loss", result.val_loss, "run",
 
 @pytest.mark.slow
 def test_the_distributed_path_trains_on_two_logical_devices(tmp_path, manifest):
-    from utils import paths
+    from utils import config
 
-    (tmp_path / "data").symlink_to(paths.data_dir(), target_is_directory=True)
+    (tmp_path / "data").symlink_to(config.data_dir(), target_is_directory=True)
     done = subprocess.run([sys.executable, "-c", DISTRIBUTED], cwd=ROOT, env=_env(tmp_path), capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -256,9 +257,9 @@ def test_cli_rejects_a_missing_dataset(tmp_path):
 @pytest.mark.slow
 def test_cli_trains_and_refuses_to_overwrite_a_run(tmp_path, manifest):
     # Reuse the session's smoke dataset through a symbolic link instead of extracting it again.
-    from utils import paths
+    from utils import config
 
-    (tmp_path / "data").symlink_to(paths.data_dir(), target_is_directory=True)
+    (tmp_path / "data").symlink_to(config.data_dir(), target_is_directory=True)
     done = _cli(tmp_path, "--variant", "baseline", "--run-name", "cli-run")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Run cli-run: validation accuracy" in done.stdout

@@ -1,4 +1,4 @@
-"""Tests for utils.transfer (notebook 05): weights lookup offline, feature caching, fine-tuning.
+"""Tests for utils.models.transfer (notebook 05): weights lookup offline, feature caching, fine-tuning.
 
 No ImageNet weights are needed: the offline test writes a file under the exact name Keras
 expects (from a randomly initialised MobileNetV2) and checks the builder loads it with the
@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from utils import transfer
+from utils.models import transfer
 
 MOBILENET_160 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5"
 
@@ -53,7 +53,7 @@ def test_weights_found_offline_or_explained(tmp_path):
     result = _run_offline(f"""
         import h5py, keras, numpy as np
         from keras.src.legacy.saving import legacy_h5_format
-        from utils import transfer
+        from utils.models import transfer
 
         missing = transfer.imagenet_weights_available()
         try:
@@ -189,7 +189,9 @@ def test_save_image_model_makes_the_checkpoint_take_images(small_parts, tmp_path
 
     (tmp_path / "run.json").write_text(json.dumps({"run": "r", "image_size": [1280], "params": 1281}))
     result = SimpleNamespace(model_path=tmp_path / "r.keras", log_dir=tmp_path)
-    transfer.save_image_model(small_parts, result)
+    from utils.fit import save_image_model
+
+    save_image_model(small_parts, result)
     summary = json.loads((tmp_path / "run.json").read_text())
     assert summary["image_size"] == [96, 96] and summary["color_mode"] == "rgb"
     assert summary["params"] == small_parts.model.count_params() and summary["run"] == "r"
@@ -197,3 +199,22 @@ def test_save_image_model_makes_the_checkpoint_take_images(small_parts, tmp_path
         warnings.simplefilter("error")  # e.g. no optimizer mismatch on loading
         loaded = keras.models.load_model(result.model_path)
     assert loaded.input_shape == (None, 96, 96, 3) and loaded.output_shape == (None, 1)
+
+
+@pytest.mark.parametrize("base, size", [("MobileNetV2", 96), ("MobileNetV2", 160), ("MobileNetV2", 224),
+                                        ("MobileNetV2", 100), ("ResNet50", 224), ("EfficientNetB0", 224)])
+def test_weights_table_is_what_keras_asks_for(monkeypatch, base, size):
+    """IMAGENET_NO_TOP_WEIGHTS against Keras itself: its download function is replaced by one that
+    records what the constructor asks for and stops (private Keras names: only in this test)."""
+    from keras.src.utils import file_utils
+
+    class Asked(Exception):
+        pass
+
+    def record(fname=None, origin=None, *args, **kwargs):
+        raise Asked(fname or os.path.basename(origin), origin)
+
+    monkeypatch.setattr(file_utils, "get_file", record)
+    with pytest.raises(Asked) as asked:
+        getattr(keras.applications, base)(include_top=False, weights="imagenet", input_shape=(size, size, 3))
+    assert transfer.imagenet_weights_file(base, size) == asked.value.args

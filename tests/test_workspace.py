@@ -1,7 +1,7 @@
 """A test run never touches the learner's workspace (issue 15, item 1).
 
 A copy of the project (its tracked files) gets a learner's state: a best model record, a
-submission, a finished run. A test and a notebook that write through ``utils.paths`` (as every
+submission, a finished run. A test and a notebook that write through ``utils.config`` (as every
 notebook and helper does) then run under pytest + nbval there, as ``make test`` runs them,
 with no ``CATSDOGS_HOME`` set. Every file of the copy must be byte for byte as before.
 """
@@ -21,26 +21,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 WRITING_TEST = '''
-from utils import paths
+from utils import config
 
 
 def test_writes_through_the_course_paths():
-    for folder in (paths.data_dir(), paths.models_dir(), paths.logs_dir() / "smoke-run"):
+    for folder in (config.data_dir(), config.models_dir(), config.logs_dir() / "smoke-run"):
         folder.mkdir(parents=True, exist_ok=True)
-    (paths.models_dir() / "best.json").write_text('{"run": "smoke-run"}')
-    (paths.logs_dir() / "smoke-run" / "run.json").write_text("{}")
-    (paths.data_dir() / "manifest-smoke.csv").write_text("path\\n")
-    (paths.home() / "submission.csv").write_text("id,label\\n1,0.5\\n")
+    (config.models_dir() / "best.json").write_text('{"run": "smoke-run"}')
+    (config.logs_dir() / "smoke-run" / "run.json").write_text("{}")
+    (config.data_dir() / "manifest-smoke.csv").write_text("path\\n")
+    (config.home() / "submission.csv").write_text("id,label\\n1,0.5\\n")
 '''
 
 NOTEBOOK_CODE = '''
-from utils import paths
+from utils import config
 
-(paths.models_dir()).mkdir(parents=True, exist_ok=True)
-(paths.models_dir() / "best.json").write_text('{"run": "notebook-run"}')
-(paths.home() / "submission.csv").write_text("id,label\\n1,0.1\\n")
-(paths.logs_dir() / "notebook-run").mkdir(parents=True, exist_ok=True)
-print(paths.home())
+(config.models_dir()).mkdir(parents=True, exist_ok=True)
+(config.models_dir() / "best.json").write_text('{"run": "notebook-run"}')
+(config.home() / "submission.csv").write_text("id,label\\n1,0.1\\n")
+(config.logs_dir() / "notebook-run").mkdir(parents=True, exist_ok=True)
+print(config.home())
 '''
 
 

@@ -7,22 +7,9 @@ readable; Keras then prints one line per epoch (``verbose=2``), not one per step
 """
 from __future__ import annotations
 
-import os
 import sys
 
-
-def headless() -> bool:
-    """True in a non-interactive run: ``CATSDOGS_HEADLESS=1``, or (when the variable is unset)
-    a command whose standard output is not a terminal. A Jupyter kernel is interactive."""
-    value = os.environ.get("CATSDOGS_HEADLESS", "").strip()
-    if value:
-        return value != "0"
-    if "ipykernel" in sys.modules:
-        return False
-    try:
-        return not sys.stdout.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stdout
-        return True
+from utils.config import headless
 
 
 def keras_verbose() -> int:

@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from utils.evaluation import log_loss  # Kaggle's score, one definition for the course
+from utils.evaluate import log_loss  # Kaggle's score, one definition for the course
 
 HEADER = ("id", "label")
 _NUMERIC_STEM = re.compile(r"^[0-9]+$")
@@ -98,10 +98,7 @@ def build_submission(ids, probabilities, clip: float | None = None) -> pd.DataFr
         raise SubmissionError(f"{ids.shape[0]} ids but {p.shape[0]} probabilities: they must pair up.")
     if ids.shape[0] == 0:
         raise SubmissionError("No predictions to write: no test images were read.")
-    try:
-        int_ids = np.array([_as_id(i) for i in ids], dtype="int64")
-    except SubmissionError:
-        raise
+    int_ids = np.array([_as_id(i) for i in ids], dtype="int64")
     if not np.all(np.isfinite(p)):
         raise SubmissionError("Some probabilities are NaN or infinite; the model output is broken.")
     if p.min() < 0.0 or p.max() > 1.0:
@@ -128,12 +125,12 @@ def read_sample_ids(sample: str | os.PathLike) -> np.ndarray:
 
 def find_sample_submission(*folders: str | os.PathLike | None) -> Path | None:
     """The first ``sample_submission.csv`` in ``folders`` (and the data folders), or None (notebook 08)."""
-    from utils import paths
+    from utils import config
 
     candidates = [Path(f) for f in folders if f]
-    if os.environ.get("CATSDOGS_DATA"):
-        candidates.append(Path(os.environ["CATSDOGS_DATA"]))
-    candidates += [paths.data_dir(), paths.raw_dir()]
+    if config.data_override() is not None:
+        candidates.append(config.data_override())
+    candidates += [config.data_dir(), config.raw_dir()]
     for folder in candidates:
         for place in (folder, folder.parent):
             sample = place / "sample_submission.csv"
@@ -225,12 +222,12 @@ def keep_previous(path: str | os.PathLike, folder: str | os.PathLike | None = No
     """
     from datetime import datetime
 
-    from utils import paths
+    from utils import config
 
     path = Path(path)
     if not path.exists():
         return None
-    folder = Path(folder) if folder else paths.models_dir() / "previous-submissions"
+    folder = Path(folder) if folder else config.models_dir() / "previous-submissions"
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
     target, n = folder / f"{path.stem}-{stamp}{path.suffix}", 1

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from utils.config import SEED
+
 AUTOTUNE = tf.data.AUTOTUNE
 COLOR_CHANNELS = {"rgb": 3, "grayscale": 1}
 
@@ -53,12 +55,12 @@ def make_dataset(
     batch_size: int = 32,
     shuffle: bool | None = None,
     cache: str | Path | None = None,
-    seed: int = 42,
+    seed: int = SEED,
     with_labels: bool | None = None,
 ) -> tf.data.Dataset:
     """Batches of ``(images, labels)`` (or ``(images, ids)`` for the test split) from a manifest.
 
-    ``frame`` is a manifest from :func:`utils.dataset.load_manifest` (needs ``filepath`` and
+    ``frame`` is a manifest from :func:`utils.data.dataset.load_manifest` (needs ``filepath`` and
     ``label`` or ``id`` columns). ``split`` selects ``train``, ``validation`` or ``test`` rows.
     ``shuffle`` defaults to True for ``train``. ``cache`` is None (stream: memory stays flat
     however many images), ``"memory"`` (decoded images kept in RAM after the first epoch) or a

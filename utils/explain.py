@@ -5,9 +5,9 @@
 * :func:`grad_cam` / :func:`overlay_heatmap`: where in the image the evidence for a class is
   (Grad-CAM, Selvaraju et al. 2017: weight each channel of a convolutional layer by the mean
   gradient of the class score with respect to it, sum, keep the positive part).
-* :func:`plot_filters`, :func:`plot_feature_maps`, :func:`plot_heatmaps`: the figures of notebook 06.
 
-Right and wrong validation images come from :func:`utils.evaluation.evaluate_split`.
+The figures are drawn by :mod:`utils.plots.explain`; right and wrong validation images come
+from :func:`utils.evaluate.evaluate_split`.
 
 Works for the course's from-scratch models (Sequential or a chain of layers) and for the
 transfer models of notebook 05, whose pretrained base is one nested model in the chain.
@@ -17,6 +17,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
+
+from utils.config import THRESHOLD
+
 
 _SKIP_FOR_CAM = (
     keras.layers.MaxPooling2D,
@@ -172,7 +175,8 @@ def _class_score(predictions, class_index: int):
     return predictions[:, class_index]
 
 
-def grad_cam(model: keras.Model, image: np.ndarray, class_index: int | None = None, layer_name: str | None = None):
+def grad_cam(model: keras.Model, image: np.ndarray, class_index: int | None = None, layer_name: str | None = None
+             ) -> tuple[np.ndarray, float]:
     """Grad-CAM heatmap of ``image`` (H, W, C in the model's input range) for ``class_index`` (notebook 06).
 
     ``class_index`` 1 = dog, 0 = cat; None explains the predicted class. Returns
@@ -189,7 +193,7 @@ def grad_cam(model: keras.Model, image: np.ndarray, class_index: int | None = No
         predictions = _run(after, host_output)
         p_dog = float(predictions[0, -1]) if predictions.shape[-1] <= 2 else float("nan")
         if class_index is None:
-            class_index = int(p_dog > 0.5)  # the threshold of utils.evaluation
+            class_index = int(p_dog > THRESHOLD)
         score = _class_score(predictions, class_index)
     gradients = tape.gradient(score, activations)[0]
     weights = tf.reduce_mean(gradients, axis=(0, 1))
@@ -209,68 +213,3 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, 
     resized = tf.image.resize(np.asarray(heatmap, "float32")[..., None], size, method="bilinear").numpy()[..., 0]
     colours = matplotlib.colormaps[colormap](np.clip(resized, 0, 1))[..., :3]
     return np.clip((1 - alpha) * image / 255.0 + alpha * colours, 0, 1)
-
-
-def plot_filters(kernel: np.ndarray, columns: int = 8, max_filters: int = 32, title: str = ""):
-    """A grid of the first-layer filters (colour when they read RGB) (notebook 06)."""
-    import matplotlib.pyplot as plt
-
-    tiles = filters_as_images(kernel)[:max_filters]
-    rows = int(np.ceil(len(tiles) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns, rows + 0.4), dpi=110, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, tile in zip(axes.ravel(), tiles):
-        ax.imshow(tile[..., 0] if tile.shape[-1] == 1 else tile, cmap="gray", interpolation="nearest")
-    fig.suptitle(title)
-    return fig
-
-
-def plot_feature_maps(maps: dict[str, np.ndarray], channels: int = 6, title: str = ""):
-    """One row per layer, the first ``channels`` channels of its output (notebook 06)."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(maps), channels, figsize=(8, 1.4 * len(maps) + 0.4), dpi=110, squeeze=False)
-    for row, (name, fmap) in zip(axes, maps.items()):
-        # The most active channels say most about what the layer saw.
-        order = np.argsort(-fmap.reshape(-1, fmap.shape[-1]).mean(axis=0))[:channels]
-        for ax, channel in zip(row, order):
-            ax.imshow(fmap[..., channel], cmap="viridis")
-            ax.set_xticks([]), ax.set_yticks([])
-        row[0].set_ylabel(f"{name}\n{fmap.shape[0]}x{fmap.shape[1]}x{fmap.shape[2]}", fontsize=8)
-        for ax in row[len(order):]:
-            ax.axis("off")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def plot_heatmaps(model: keras.Model, rows, image_size, color_mode: str = "rgb", columns: int = 4, title: str = "",
-                  layer_name: str | None = None):
-    """Grad-CAM overlays for manifest ``rows`` (with ``filepath``, ``label`` and ``p_dog`` columns) (notebook 06).
-
-    Each tile shows the image with the heatmap of the class the model predicted, and its title
-    the true label and P(dog).
-    """
-    import matplotlib.pyplot as plt
-
-    from utils.pipeline import decode_and_resize
-
-    rows = list(rows.itertuples())
-    if not rows:
-        return None
-    n_rows = int(np.ceil(len(rows) / columns))
-    fig, axes = plt.subplots(n_rows, columns, figsize=(8, 2.2 * n_rows + 0.4), dpi=110, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, row in zip(axes.ravel(), rows):
-        image = decode_and_resize(row.filepath, tuple(image_size), color_mode).numpy()
-        heatmap, p_dog = grad_cam(model, image, layer_name=layer_name)
-        shown = decode_and_resize(row.filepath, tuple(image_size), "rgb").numpy()
-        ax.imshow(overlay_heatmap(shown, heatmap))
-        truth = "dog" if row.label == 1 else "cat"
-        right = (p_dog > 0.5) == (row.label == 1)
-        ax.set_title(f"{truth}, P(dog)={p_dog:.2f}", fontsize=9, color="black" if right else "red")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig

@@ -1,8 +1,7 @@
-"""Keep a record of every training run (introduced in notebook 03, used by every later one).
+"""Start, train and finish a run, so every run is logged and recorded the same way (notebooks 03-04).
 
 The training itself -- ``model.compile`` and ``model.fit`` with its callbacks -- is written in
-the notebooks (03 and 04). This module does the bookkeeping around it, so every run is
-logged and recorded the same way:
+the notebooks (03 and 04). This module does the bookkeeping around it:
 
 * :func:`start_run` gives the run a unique name and folder (``logs/<run>/``, created
   exclusively, so two runs started at once never share one), records the hyperparameters for
@@ -10,99 +9,41 @@ logged and recorded the same way:
 * :meth:`Run.callbacks` are the four callbacks every run gets: TensorBoard (``logs/<run>``),
   EarlyStopping, ModelCheckpoint (``models/<run>.keras``) and CSVLogger
   (``logs/<run>/history.csv``);
-* :meth:`Run.finish` scores the final weights on the validation split and writes
-  ``logs/<run>/run.json``: a run is finished exactly when that file exists.
+* :meth:`Run.finish` scores the final weights on the validation split and writes the run's
+  :class:`~utils.runs.RunRecord` (``logs/<run>/run.json``): a run is finished exactly when it exists.
 
 :func:`fit_and_log` is all three around ``model.fit`` in one call, and :func:`train_variant`
-trains a registered variant (:mod:`utils.models`) with it: that is what the command line
-(``python -m utils.train``) and the notebooks that only need *a* trained model use.
-:func:`list_runs` reads every ``run.json`` back into one table. Run names are
-``<variant>-<YYYYmmdd-HHMMSS>`` (plus ``-2``, ``-3``... if taken): re-running never
-overwrites an old run.
+trains a registered variant (:mod:`utils.models.registry`) with it: that is what the command
+line (``python -m utils train``) and the notebooks that only need *a* trained model use.
+Run names are ``<variant>-<YYYYmmdd-HHMMSS>`` (plus ``-2``, ``-3``... if taken): re-running
+never overwrites an old run.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import math
-import os
-import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 import keras
 import numpy as np
 import pandas as pd
 
-from utils import paths
-from utils.progress import headless
+from utils import config
+from utils.config import SEED, Profile, get_profile, headless
+from utils.models.registry import count_flops
+from utils.predict import model_input
+from utils.runs import STARTED_FILE, RunRecord, RunResult, check_run_name, now, write_json
 
-RUN_COLUMNS = [
-    "run", "variant", "best_val_accuracy", "best_val_loss", "epochs_run", "train_seconds",
-    "params", "flops", "image_size", "color_mode", "profile", "created", "model_path",
-]
+if TYPE_CHECKING:
+    import tensorflow as tf
 
-#: A run name is one folder name: letters, digits, '-', '_' and '.', not starting with '.'.
-RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}")
-
-
-@dataclass
-class RunResult:
-    """What a training run produced (notebook 03)."""
-
-    run_name: str
-    model: keras.Model
-    history: pd.DataFrame  # one row per epoch: loss, accuracy, val_loss, val_accuracy, ...
-    model_path: Path  # models/<run>.keras
-    log_dir: Path  # logs/<run>
-    val_loss: float  # of the weights the run ended with, on the validation split
-    val_accuracy: float
-    train_seconds: float
-
-    @property
-    def summary(self) -> dict:
-        return json.loads((self.log_dir / "run.json").read_text())
-
-
-def check_run_name(run_name: str) -> str:
-    """``run_name`` if it is a safe folder name, else a ValueError that says what is allowed."""
-    if not isinstance(run_name, str) or not RUN_NAME_PATTERN.fullmatch(run_name):
-        raise ValueError(
-            f"{run_name!r} is not a usable run name: use up to 120 letters, digits, '-', '_' or '.', "
-            "not starting with '.' (it becomes the folder logs/<run> and the file models/<run>.keras)."
-        )
-    return run_name
-
-
-def run_name_for(variant: str, logs_dir: Path | None = None, models_dir: Path | None = None) -> str:
-    """A readable name no run uses yet: ``<variant>-<YYYYmmdd-HHMMSS>``, ``-2``, ``-3``... (notebook 03).
-
-    Only a suggestion: :func:`start_run` is what reserves a name.
-    """
-    logs_dir = Path(logs_dir or paths.logs_dir())
-    models_dir = Path(models_dir or paths.models_dir())
-    stem = f"{variant}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    name, n = stem, 1
-    while (logs_dir / name).exists() or (models_dir / f"{name}.keras").exists():
-        n += 1
-        name = f"{stem}-{n}"
-    return name
-
-
-def run_exists(run_name: str) -> bool:
-    """True when a run (finished or not) or its checkpoint already uses this name."""
-    return (paths.logs_dir() / run_name).exists() or (paths.models_dir() / f"{run_name}.keras").exists()
-
-
-def read_run_info(run_dir: Path | str) -> dict:
-    """The ``run.json`` summary a finished run wrote ({} when it has none or it is damaged) (notebook 04)."""
-    path = Path(run_dir) / "run.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
+    from utils.models.registry import Variant
+    from utils.models.transfer import TransferModel
 
 
 def _hparam_value(value):
@@ -122,21 +63,6 @@ def _write_hparams(log_dir: Path, run_name: str, hparams: dict) -> None:
 
     with tf.summary.create_file_writer(str(log_dir)).as_default():
         hp.hparams({k: _hparam_value(v) for k, v in hparams.items()}, trial_id=run_name)
-
-
-def _write_json(path: Path, content: dict) -> None:
-    """Write ``content`` to ``path`` whole or not at all (a temporary file, then a rename)."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(content, indent=2) + "\n")
-    os.replace(partial, path)
-
-
-def _color_mode_of(model: keras.Model) -> str:
-    return "grayscale" if model.input_shape[-1] == 1 else "rgb"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -179,8 +105,6 @@ class Run:
         ``history`` is what ``model.fit`` returned. Writes the summary in one piece, so a run
         is either unfinished (no ``run.json``) or complete.
         """
-        from utils.models import count_flops
-
         history = pd.DataFrame(getattr(history, "history", history))
         history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
@@ -188,28 +112,28 @@ class Run:
             val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)[:2]
         if not self.model_path.is_file():  # a run stopped before its first checkpoint
             model.save(self.model_path)
-        summary = {
-            "run": self.name,
-            "variant": self.variant,
-            "hparams": {k: _hparam_value(v) for k, v in self.hparams.items()},
-            "params": int(model.count_params()),
-            "flops": count_flops(model),
-            "epochs_run": int(len(history)),
-            "train_seconds": round(float(train_seconds), 1),
-            "best_val_loss": float(val_loss),
-            "best_val_accuracy": float(val_accuracy),
-            "model_path": paths.relative(self.model_path),
-            "image_size": [int(d) for d in model.input_shape[1:3]],
-            "color_mode": _color_mode_of(model),
-            "profile": self.profile,
-            "created": _now(),
-        }
-        _write_json(self.log_dir / "run.json", summary)
+        RunRecord(
+            run=self.name,
+            variant=self.variant,
+            hparams={k: _hparam_value(v) for k, v in self.hparams.items()},
+            params=int(model.count_params()),
+            flops=count_flops(model),
+            epochs_run=int(len(history)),
+            train_seconds=round(float(train_seconds), 1),
+            best_val_loss=float(val_loss),
+            best_val_accuracy=float(val_accuracy),
+            model_path=config.relative(self.model_path),
+            image_size=[int(d) for d in model.input_shape[1:3]],
+            color_mode=model_input(model)[1],
+            profile=self.profile,
+            created=now(),
+        ).write(self.log_dir)
         return RunResult(self.name, model, history, self.model_path, self.log_dir, float(val_loss),
                          float(val_accuracy), float(train_seconds))
 
 
-def start_run(variant: str, hparams: dict | None = None, profile=None, run_name: str | None = None) -> Run:
+def start_run(variant: str, hparams: dict | None = None, profile: Profile | str | None = None,
+              run_name: str | None = None) -> Run:
     """Reserve a new run: its name, ``logs/<run>/``, its HParams record and an *unfinished* mark (notebook 03).
 
     Without ``run_name`` the name is ``<variant>-<date>-<time>`` with ``-2``, ``-3``... when
@@ -217,11 +141,9 @@ def start_run(variant: str, hparams: dict | None = None, profile=None, run_name:
     names. A given ``run_name`` must be a plain folder name (:func:`check_run_name`) and free.
     """
     if profile is None:
-        from utils.profiles import get_profile
-
         profile = get_profile()  # CATSDOGS_PROFILE's, so every run records the profile it ran in
     profile_name = getattr(profile, "name", profile)
-    logs_dir, models_dir = paths.logs_dir(), paths.models_dir()
+    logs_dir, models_dir = config.logs_dir(), config.models_dir()
     logs_dir.mkdir(parents=True, exist_ok=True)
     models_dir.mkdir(parents=True, exist_ok=True)
     if run_name is not None:
@@ -242,18 +164,18 @@ def start_run(variant: str, hparams: dict | None = None, profile=None, run_name:
                 break
             continue
         run = Run(name, logs_dir / name, models_dir / f"{name}.keras", variant, profile_name, dict(hparams or {}))
-        _write_json(run.log_dir / "started.json", {"run": name, "variant": variant, "profile": profile_name,
+        write_json(run.log_dir / STARTED_FILE, {"run": name, "variant": variant, "profile": profile_name,
                                                    "hparams": {k: _hparam_value(v) for k, v in run.hparams.items()},
-                                                   "started": _now()})
+                                                   "started": now()})
         _write_hparams(run.log_dir, name, run.hparams)
         return run
     raise FileExistsError(
-        f"A run named {run_name!r} already exists ({paths.relative(logs_dir / str(run_name))}); "
+        f"A run named {run_name!r} already exists ({config.relative(logs_dir / str(run_name))}); "
         "choose another name, or leave the name out to get a new one. Nothing was overwritten."
     )
 
 
-def callback_settings(callbacks) -> list[tuple]:
+def callback_settings(callbacks: Sequence[keras.callbacks.Callback]) -> list[tuple]:
     """What each callback does, comparable between two lists: (type, the settings that matter) (notebook 03)."""
     keys = ("log_dir", "monitor", "patience", "restore_best_weights", "filepath", "save_best_only", "filename")
     return [(type(c).__name__, *(str(getattr(c, k)) for k in keys if hasattr(c, k))) for c in callbacks]
@@ -261,18 +183,18 @@ def callback_settings(callbacks) -> list[tuple]:
 
 def fit_and_log(
     model: keras.Model,
-    train_ds,
-    val_ds,
+    train_ds: tf.data.Dataset,
+    val_ds: tf.data.Dataset,
     *,
     hparams: dict,
     epochs: int,
     run_name: str | None = None,
-    callbacks=(),
-    strategy=None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    strategy: tf.distribute.Strategy | None = None,
     patience: int = 5,
     variant: str | None = None,
     profile: str | None = None,
-    verbose=None,
+    verbose: int | None = None,
     restore_best: bool = True,
 ) -> RunResult:
     """:func:`start_run`, ``model.fit`` with :meth:`Run.callbacks` (plus ``callbacks``), :meth:`Run.finish`.
@@ -283,7 +205,7 @@ def fit_and_log(
     the devices.
     """
     if not getattr(model, "compiled", False):
-        raise ValueError("Compile the model first (utils.models.build_model returns it compiled).")
+        raise ValueError("Compile the model first (utils.models.registry.build_model returns it compiled).")
     run = start_run(variant or hparams.get("variant") or model.name, hparams, profile, run_name)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     start = time.perf_counter()
@@ -300,7 +222,8 @@ def _cache_for(frame: pd.DataFrame, image_size, channels: int):
     return "memory" if len(frame) * image_size[0] * image_size[1] * channels < 2e9 else None
 
 
-def learning_rate_schedule(variant, steps_per_epoch: int, epochs: int):
+def learning_rate_schedule(variant: Variant, steps_per_epoch: int,
+                           epochs: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The learning rate a variant trains with: a float, or a Keras schedule (notebook 04).
 
     ``lr_schedule=None`` keeps ``variant.learning_rate`` constant. ``"cosine"`` lowers it along
@@ -320,16 +243,16 @@ def learning_rate_schedule(variant, steps_per_epoch: int, epochs: int):
                                                   warmup_steps=warmup)
 
 
-def variant_datasets(frame: pd.DataFrame, variant, seed: int = 42):
+def variant_datasets(frame: pd.DataFrame, variant: Variant, seed: int = SEED) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The training and validation ``tf.data`` pipelines at a variant's size, colour and batch size (notebook 04)."""
-    from utils.pipeline import make_dataset
+    from utils.data.pipeline import make_dataset
 
     common = dict(image_size=variant.image_size, color_mode=variant.color_mode, batch_size=variant.batch_size,
                   cache=_cache_for(frame, variant.image_size, variant.channels), seed=seed)
     return make_dataset(frame, "train", **common), make_dataset(frame, "validation", **common)
 
 
-def variant_hparams(variant, epochs: int, profile: str | None = None) -> dict:
+def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -> dict:
     """The hyperparameters a run of ``variant`` records for TensorBoard's HParams dashboard (notebook 04)."""
     return {
         "variant": variant.name,
@@ -346,24 +269,25 @@ def variant_hparams(variant, epochs: int, profile: str | None = None) -> dict:
     }
 
 
-def train_variant(name: str, frame: pd.DataFrame | None = None, profile=None, run_name: str | None = None,
-                  strategy=None, epochs: int | None = None, callbacks=(), **overrides) -> RunResult:
+def train_variant(name: str, frame: pd.DataFrame | None = None, profile: Profile | str | None = None,
+                  run_name: str | None = None, strategy: tf.distribute.Strategy | None = None,
+                  epochs: int | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
+                  **overrides) -> RunResult:
     """Build, train and log the registered variant ``name``: what notebooks 03 and 04 write out (notebook 04).
 
-    ``frame`` is the manifest (default: :func:`utils.dataset.load_manifest` for the profile);
-    ``profile`` a :class:`~utils.profiles.Profile` or its name (default: ``CATSDOGS_PROFILE``);
+    ``frame`` is the manifest (default: :func:`utils.data.dataset.load_manifest` for the profile);
+    ``profile`` a :class:`~utils.config.Profile` or its name (default: ``CATSDOGS_PROFILE``);
     ``epochs`` replaces the variant's own number; either is capped by the profile.
-    ``overrides`` change the variant (see :func:`utils.models.build_model`).
+    ``overrides`` change the variant (see :func:`utils.models.registry.build_model`).
     """
-    from utils.models import build_model, get_variant
-    from utils.profiles import Profile, get_profile
+    from utils.models.registry import build_model, get_variant
 
     if run_name is not None:
         check_run_name(run_name)
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    profile = get_profile(profile)
     variant = get_variant(name, **overrides)
     if frame is None:
-        from utils.dataset import load_manifest
+        from utils.data.dataset import load_manifest
 
         frame = load_manifest(profile)
     keras.utils.set_random_seed(profile.seed)
@@ -381,49 +305,15 @@ def train_variant(name: str, frame: pd.DataFrame | None = None, profile=None, ru
                        profile=profile.name, restore_best=variant.restore_best)
 
 
-def list_runs(logs_dir: Path | str | None = None, include_unfinished: bool = False) -> pd.DataFrame:
-    """Every finished run's ``run.json`` under ``logs/``, oldest first, one row per run (notebook 04).
-
-    ``include_unfinished=True`` adds the runs that started but never wrote ``run.json``
-    (interrupted, or still training), from their ``started.json``; column ``finished`` tells them apart.
-    """
-    logs_dir = Path(logs_dir or paths.logs_dir())
-    rows = []
-    for folder in sorted(p for p in logs_dir.glob("*") if p.is_dir()):
-        info = read_run_info(folder)  # {} for a run being written, or a damaged file
-        if info:
-            rows.append({**info, "finished": True})
-        elif include_unfinished and (folder / "started.json").is_file():
-            try:
-                started = json.loads((folder / "started.json").read_text())
-            except (OSError, json.JSONDecodeError):
-                started = {"run": folder.name}
-            rows.append({"run": folder.name, "variant": started.get("variant"), "profile": started.get("profile"),
-                         "created": started.get("started"), "finished": False})
-    if not rows:
-        return pd.DataFrame(columns=[*RUN_COLUMNS, "finished"] if include_unfinished else RUN_COLUMNS)
-    table = pd.DataFrame(rows)
-    if not include_unfinished:
-        table = table.drop(columns="finished")
-    for column in RUN_COLUMNS:
-        if column not in table:
-            table[column] = None
-    extra = [c for c in table.columns if c not in RUN_COLUMNS]
-    return table[RUN_COLUMNS + extra].sort_values("created", kind="stable").reset_index(drop=True)
-
-
-def load_run(run_name: str, with_model: bool = True) -> RunResult:
-    """A finished run read back from disk: its summary, history and (optionally) checkpoint (notebook 04)."""
-    log_dir = paths.logs_dir() / run_name
-    summary_path = log_dir / "run.json"
-    if not summary_path.is_file():
-        raise FileNotFoundError(f"No finished run named {run_name!r} in {paths.relative(paths.logs_dir())}; "
-                                "list_runs() shows the runs there.")
-    summary = json.loads(summary_path.read_text())
-    history = pd.read_csv(log_dir / "history.csv")
-    history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
-    history = history.drop(columns=["epoch"], errors="ignore")
-    model_path = paths.home() / summary["model_path"]
-    model = keras.models.load_model(model_path) if with_model else None
-    return RunResult(run_name, model, history, model_path, log_dir, summary["best_val_loss"],
-                     summary["best_val_accuracy"], summary["train_seconds"])
+def save_image_model(parts: TransferModel, result: RunResult) -> None:
+    """After training the head on features with ``fit_and_log``, make the run's checkpoint the whole
+    model (images in, P(dog) out) and describe it in its run record, so later notebooks can load it (notebook 05)."""
+    if parts.model.optimizer is not None and not parts.model.optimizer.built:
+        parts.model.optimizer.build(parts.model.trainable_variables)  # so it reloads without warnings
+    parts.model.save(result.model_path)
+    record = RunRecord.read(result.log_dir)
+    record.params = int(parts.model.count_params())
+    record.flops = count_flops(parts.model)
+    record.image_size = list(parts.image_size)
+    record.color_mode = "rgb"
+    record.write(result.log_dir)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from utils.dataset import LABEL_NAMES
+from utils.config import LABEL_NAMES
 
 
 def show_image_grid(frame: pd.DataFrame, rows: int = 2, cols: int = 6, seed: int = 0, title: str | None = None):

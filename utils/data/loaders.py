@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from utils import config
+
 
 def seed_loader(paths: list[str], size: int = 50, grayscale: bool = True) -> np.ndarray:
     """Read every image with OpenCV into one float32 array (the seed's approach, serial)."""
@@ -56,7 +58,7 @@ def _run(loader: str, paths: list[str], size: int, grayscale: bool, repeat: int)
         import pandas as pd
         import tensorflow as tf
 
-        from utils.pipeline import make_dataset
+        from utils.data.pipeline import make_dataset
 
         frame = pd.DataFrame({"filepath": paths, "label": 0, "split": "train"})
         dataset = make_dataset(frame, None, (size, size), "grayscale" if grayscale else "rgb",
@@ -94,10 +96,8 @@ def measure_loader(loader: str, paths: list[str], size: int = 50, grayscale: boo
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         handle.write("\n".join(paths))
         listing = handle.name
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    if threads:
-        env["OMP_NUM_THREADS"] = str(threads)
-    command = [sys.executable, "-m", "utils.loaders", loader, listing, "--size", str(size),
+    env = config.child_environment(**({"OMP_NUM_THREADS": str(threads)} if threads else {}))
+    command = [sys.executable, "-m", "utils.data.loaders", loader, listing, "--size", str(size),
                "--repeat", str(repeat)] + (["--grayscale"] if grayscale else [])
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)

@@ -5,7 +5,7 @@
   it skips: not an image, not a JPEG, truncated or corrupt.
 * :func:`predict_files` / :func:`predict_dataset` run the model over ``tf.data`` batches with
   the model's own input size and colour mode (read from ``model.input_shape``, decoded exactly
-  as in training by :func:`utils.pipeline.decode_and_resize`), with a progress bar and
+  as in training by :func:`utils.data.pipeline.decode_and_resize`), with a progress bar and
   optional test-time augmentation (the mean of P(dog) for the image and its mirror image).
 """
 from __future__ import annotations
@@ -13,11 +13,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
 from utils.progress import progress
+
+if TYPE_CHECKING:  # for annotations only: importing TensorFlow is slow
+    import keras
+    import tensorflow as tf
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg"}
 
@@ -28,7 +32,7 @@ class PredictionError(RuntimeError):
 
 # --- the model ---------------------------------------------------------------------------
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike) -> keras.Model:
     """Load a saved Keras model, with a clear message when the file is missing or unreadable (notebook 08)."""
     import keras
 
@@ -42,10 +46,10 @@ def load_model(path: str | os.PathLike):
         raise PredictionError(f"{_shown(path)} is a folder; pass a model file such as models/NAME.keras.")
     if path.suffix not in (".keras", ".h5"):
         raise PredictionError(f"{_shown(path)} is not a Keras model file (expected NAME.keras).")
-    import utils.transfer  # noqa: F401  (registers the preprocessing layer transfer models use)
+    from utils.models.transfer import custom_objects
 
     try:
-        return keras.models.load_model(path, compile=False)
+        return keras.models.load_model(path, compile=False, custom_objects=custom_objects())
     except Exception as error:  # Keras raises many types for a damaged file
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise PredictionError(
@@ -54,7 +58,7 @@ def load_model(path: str | os.PathLike):
         ) from error
 
 
-def model_input(model) -> tuple[tuple[int, int], str]:
+def model_input(model: keras.Model) -> tuple[tuple[int, int], str]:
     """``((height, width), color_mode)`` the model expects, read from ``model.input_shape`` (notebook 08)."""
     shape = model.input_shape
     if isinstance(shape, list) or len(getattr(model, "inputs", None) or [None]) > 1:
@@ -81,7 +85,7 @@ def _output_activation(model) -> str:
     return getattr(activation, "__name__", str(activation or "")).lower()
 
 
-def dog_column(outputs, activation: str = "") -> np.ndarray:
+def dog_column(outputs: np.ndarray, activation: str = "") -> np.ndarray:
     """P(dog) from raw model outputs, for either head (notebook 08).
 
     A 2-unit softmax head gives (cat, dog) -> column 1; a 1-unit sigmoid head gives P(dog) in
@@ -102,17 +106,33 @@ def dog_column(outputs, activation: str = "") -> np.ndarray:
     return out[:, 1] if out.shape[1] == 2 else out[:, 0]
 
 
-def batch_dog_probability(model, images, tta: bool = True) -> np.ndarray:
+def _mean_p_dog(model, views, activation: str) -> np.ndarray:
+    """The mean P(dog) over ``views`` of one batch (one view: no test-time augmentation)."""
+    return sum(dog_column(model.predict_on_batch(view), activation) for view in views) / len(views)
+
+
+def dog_probability(model: keras.Model, images_or_dataset: np.ndarray | tf.data.Dataset, batch_size: int = 64) -> np.ndarray:
+    """P(dog) for every image (an array, or a ``tf.data`` dataset of batches) (notebook 03).
+
+    Column 1 of a 2-unit softmax head, column 0 of a 1-unit sigmoid head, logits turned into
+    probabilities (:func:`dog_column`); the dtype of the model's output is kept.
+    """
+    import tensorflow as tf
+
+    is_dataset = isinstance(images_or_dataset, tf.data.Dataset)
+    raw = np.asarray(model.predict(images_or_dataset, batch_size=None if is_dataset else batch_size, verbose=0))
+    p = dog_column(raw, _output_activation(model))
+    return p.astype(raw.dtype) if np.issubdtype(raw.dtype, np.floating) else p
+
+
+def batch_dog_probability(model: keras.Model, images: np.ndarray, tta: bool = True) -> np.ndarray:
     """P(dog) for one batch of images (float32 in [0, 255]); with ``tta`` the mean over the
     image and its horizontal flip (notebook 08)."""
     import tensorflow as tf
 
-    activation = _output_activation(model)
     images = tf.convert_to_tensor(images, dtype=tf.float32)
-    p = dog_column(model.predict_on_batch(images), activation)
-    if not tta:
-        return p
-    return (p + dog_column(model.predict_on_batch(tf.image.flip_left_right(images)), activation)) / 2.0
+    views = (images, tf.image.flip_left_right(images)) if tta else (images,)
+    return _mean_p_dog(model, views, _output_activation(model))
 
 
 # --- the images --------------------------------------------------------------------------
@@ -136,9 +156,9 @@ class ImageScan:
 def check_image(path: Path) -> str | None:
     """Why ``path`` cannot be used as a JPEG image, or None when it decodes completely (notebook 08).
 
-    The same check notebook 01 runs on the training data (:func:`utils.images.inspect_image`).
+    The same check notebook 01 runs on the training data (:func:`utils.data.images.inspect_image`).
     """
-    from utils.images import inspect_image
+    from utils.data.images import inspect_image
 
     check = inspect_image(path)
     return None if check.ok else check.reason
@@ -199,11 +219,12 @@ class Prediction:
     seconds: float = 0.0
 
 
-def files_dataset(files: Sequence[str | os.PathLike], image_size, color_mode, batch_size: int = 64):
+def files_dataset(files: Sequence[str | os.PathLike], image_size: tuple[int, int], color_mode: str,
+                  batch_size: int = 64) -> tf.data.Dataset:
     """Batches of ``(images, index into files)``, decoded exactly as for training (notebook 08)."""
     import tensorflow as tf
 
-    from utils.pipeline import AUTOTUNE, decode_and_resize
+    from utils.data.pipeline import AUTOTUNE, decode_and_resize
 
     paths = [str(f) for f in files]
     ds = tf.data.Dataset.from_tensor_slices((paths, np.arange(len(paths), dtype="int64")))
@@ -214,7 +235,7 @@ def files_dataset(files: Sequence[str | os.PathLike], image_size, color_mode, ba
 
 
 def predict_files(
-    model, files: Sequence[str | os.PathLike], batch_size: int = 64, tta: bool = True,
+    model: keras.Model, files: Sequence[str | os.PathLike], batch_size: int = 64, tta: bool = True,
     desc: str = "Predicting P(dog)", show_progress: bool = True,
 ) -> Prediction:
     """P(dog) for each file, with the model's own input size and colour mode (notebook 08)."""
@@ -249,13 +270,13 @@ def predict_files(
     )
 
 
-def predict_dataset(model, dataset, tta: bool = True, desc: str = "Predicting P(dog)"):
+def predict_dataset(model: keras.Model, dataset: tf.data.Dataset, tta: bool = True, desc: str = "Predicting P(dog)") -> tuple[np.ndarray, np.ndarray]:
     """``(targets, P(dog))`` over a dataset of ``(images, labels or ids)`` batches, in order (notebook 08)."""
     total = int(dataset.cardinality()) if int(dataset.cardinality()) > 0 else None
     return _run(model, dataset, total, tta, desc)
 
 
-def with_mirror_images(dataset):
+def with_mirror_images(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """Batches of ``((images, mirror images), target)``: the flip is made inside the
     ``tf.data`` pipeline, so it overlaps with the model's work (notebook 08).
 
@@ -263,7 +284,7 @@ def with_mirror_images(dataset):
     """
     import tensorflow as tf
 
-    from utils.pipeline import AUTOTUNE
+    from utils.data.pipeline import AUTOTUNE
 
     def add_mirror(images, target):
         return (images, tf.image.flip_left_right(images)), target
@@ -277,13 +298,8 @@ def _run(model, dataset, total, tta, desc, show_progress=True):
     if tta:
         dataset = with_mirror_images(dataset)
     for images, target in progress(dataset, total=total, desc=desc, unit="batch", disable=not show_progress):
-        if tta:  # two batches of B (on a CPU one batch of 2B is slower per image)
-            plain, mirrored = images
-            p = (dog_column(model.predict_on_batch(plain), activation)
-                 + dog_column(model.predict_on_batch(mirrored), activation)) / 2.0
-        else:
-            p = dog_column(model.predict_on_batch(images), activation)
-        probabilities.append(p)
+        # With tta, two batches of B (on a CPU one batch of 2B is slower per image).
+        probabilities.append(_mean_p_dog(model, images if tta else (images,), activation))
         targets.append(np.asarray(target))
     if not probabilities:
         return np.zeros(0, dtype="int64"), np.zeros(0)
@@ -291,7 +307,7 @@ def _run(model, dataset, total, tta, desc, show_progress=True):
 
 
 def _shown(path: Path) -> str:
-    from utils.paths import relative
+    from utils.config import relative
 
     path = Path(path)
     shown = relative(path)

@@ -15,8 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-COMPETITION = "dogs-vs-cats-redux-kernels-edition"
-SUBMIT_VARIABLE = "CATSDOGS_SUBMIT"  # "1": the learner opts in to submitting (notebook 08)
+from utils.config import COMPETITION, SUBMIT_VARIABLE, kaggle_credentials_source, submit_requested
+
 HOW_TO = (
     "To submit: create an API token on kaggle.com (Settings -> API -> Create New Token), save it "
     "as ~/.kaggle/kaggle.json (or set KAGGLE_USERNAME and KAGGLE_KEY), accept the competition's "
@@ -36,7 +36,7 @@ def command_line(csv_path: str | os.PathLike, message: str) -> str:
 
 
 def kaggle_program() -> str | None:
-    """Where the ``kaggle`` program is: on PATH, or beside this Python (a virtual environment's bin/)."""
+    """Where the ``kaggle`` program is: on PATH, or beside this Python (a virtual environment's bin/) (notebooks 01, 08)."""
     import sys
 
     found = shutil.which("kaggle")
@@ -46,14 +46,8 @@ def kaggle_program() -> str | None:
 
 
 def credentials_source() -> str | None:
-    """Where Kaggle credentials would come from (a description, never their value), or None (notebook 08)."""
-    if os.environ.get("KAGGLE_API_TOKEN") or (os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY")):
-        return "environment variables"
-    folder = Path(os.environ.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle")
-    for name in ("kaggle.json", "access_token"):
-        if (folder / name).is_file():
-            return f"~/.kaggle/{name}" if "KAGGLE_CONFIG_DIR" not in os.environ else f"$KAGGLE_CONFIG_DIR/{name}"
-    return None
+    """Where Kaggle credentials would come from (a description, never their value), or None (notebooks 01, 08)."""
+    return kaggle_credentials_source()
 
 
 @dataclass
@@ -62,11 +56,6 @@ class SubmitResult:
     ran: bool  # whether it was run
     ok: bool  # whether Kaggle accepted it (False when not run)
     message: str  # what happened, or how to submit by hand
-
-
-def submit_requested() -> bool:
-    """True when ``CATSDOGS_SUBMIT`` is set to 1 (or yes/true): the learner opts in to submitting."""
-    return os.environ.get(SUBMIT_VARIABLE, "").strip().lower() in ("1", "yes", "true")
 
 
 def submit(csv_path: str | os.PathLike, message: str, run: bool | None = None, timeout: float = 300.0,

@@ -110,7 +110,7 @@ def plot_confusion_matrix(confusion: pd.DataFrame, title: str | None = None):
 
 
 def plot_wrong_gallery(wrong: pd.DataFrame, columns: int = 4, size: int = 128):
-    """The images in ``wrong`` (rows of :func:`utils.evaluation.most_confidently_wrong`) with P(dog) (notebook 03)."""
+    """The images in ``wrong`` (rows of :func:`utils.evaluate.most_confidently_wrong`) with P(dog) (notebook 03)."""
     from PIL import Image
 
     names = {0: "cat", 1: "dog"}
@@ -132,7 +132,7 @@ def plot_wrong_gallery(wrong: pd.DataFrame, columns: int = 4, size: int = 128):
 
 
 def results_table(runs: pd.DataFrame, profile: str | None = None) -> pd.DataFrame:
-    """The runs of :func:`utils.training.list_runs` as a readable table, one profile if given (notebook 04)."""
+    """The runs of :func:`utils.runs.list_runs` as a readable table, one profile if given (notebook 04)."""
     if profile is not None and len(runs):
         runs = runs[runs["profile"] == profile]
     table = pd.DataFrame({
@@ -199,10 +199,10 @@ def plot_augmented(image, augmentation, n: int = 7, seed: int = 0, columns: int 
 def plot_learning_rate(variant, steps_per_epoch: int, epochs: int | None = None, schedule=None):
     """The learning rate of every training step of ``variant``, against epochs (notebook 04).
 
-    ``schedule`` (a float or a Keras schedule) defaults to :func:`utils.training.learning_rate_schedule`,
+    ``schedule`` (a float or a Keras schedule) defaults to :func:`utils.fit.learning_rate_schedule`,
     the one ``train_variant`` trains with.
     """
-    from utils.training import learning_rate_schedule
+    from utils.fit import learning_rate_schedule
 
     epochs = epochs or variant.epochs
     if schedule is None:

@@ -1,7 +1,7 @@
 """Static figures comparing training runs (introduced in notebook 07).
 
 The interactive comparison lives in TensorBoard; this figure shows the same validation
-curves (read from the same event files by :mod:`utils.tensorboard_logs`) where no
+curves (read from the same event files by :mod:`utils.runs`) where no
 TensorBoard server runs: on GitHub, in CI, in a saved notebook.
 """
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from utils.tensorboard_logs import epoch_metrics
+from utils.tensorboard import epoch_metrics
 
 
 def plot_validation_curves(scalars: pd.DataFrame, runs=None, figsize=(8, 4), dpi=100):
     """One figure, two panels: validation log loss and accuracy per epoch, one line per run.
 
-    ``scalars`` is :func:`utils.tensorboard_logs.read_scalars` output; ``runs`` orders and
+    ``scalars`` is :func:`utils.tensorboard.read_scalars` output; ``runs`` orders and
     selects the runs drawn (for example the ranked table's ``run`` column).
     """
     metrics = epoch_metrics(scalars)

@@ -12,13 +12,15 @@ import hashlib
 
 import pandas as pd
 
+from utils.config import SEED
+
 
 def order_key(sha256: str, seed: int) -> str:
     return hashlib.sha256(f"{seed}:{sha256}".encode()).hexdigest()
 
 
 def split_labelled(
-    frame: pd.DataFrame, max_labelled: int | None, validation_fraction: float, seed: int = 42
+    frame: pd.DataFrame, max_labelled: int | None, validation_fraction: float, seed: int = SEED
 ) -> pd.DataFrame:
     """Pick up to ``max_labelled`` images (half per class) and mark each 'train' or 'validation'.
 

@@ -6,13 +6,13 @@ the notebook stays a sequence of one-line calls. The arithmetic comes from
 """
 from __future__ import annotations
 
-import os
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
 from matplotlib.patches import Rectangle
 
+from utils.config import CLASS_NAMES, headless as config_headless
 from utils import convolution as conv
 
 WINDOW_COLOUR = "tab:red"
@@ -237,7 +237,7 @@ def plot_side_by_side(images, titles, cmap="gray", suptitle=None, symmetric=Fals
 
 # --- the fully connected layer -------------------------------------------------------------
 
-def plot_dense_layer(feature_maps, weights, bias, class_names=("cat", "dog")):
+def plot_dense_layer(feature_maps, weights, bias, class_names=CLASS_NAMES):
     """Flatten -> weights -> outputs, drawn on real feature maps (the fully connected layer).
 
     ``feature_maps`` (H, W, C) are flattened into one vector ``x`` (H*W*C values, map after
@@ -355,7 +355,7 @@ def explore(image, static_settings=()):
     Widgets need a live Jupyter frontend. Headless runs (``CATSDOGS_HEADLESS=1``: CI, the
     committed notebooks, GitHub's view) get the figures for ``static_settings`` instead.
     """
-    headless = os.environ.get("CATSDOGS_HEADLESS", "") not in ("", "0")
+    headless = config_headless()
     try:
         import ipywidgets
         from IPython import get_ipython

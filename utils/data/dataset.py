@@ -1,6 +1,6 @@
 """Build the dataset: find, extract, check, split and record it (introduced in notebook 01).
 
-``prepare_dataset()`` turns whatever real data the learner has (see ``utils.sources``) into one
+``prepare_dataset()`` turns whatever real data the learner has (see ``utils.data.sources``) into one
 internal form, a *manifest* CSV under ``data/``: one row per usable image with its path, label
 (0 = cat, 1 = dog, -1 = unlabelled test image), split (train / validation / test), Kaggle test
 id, size and content hash. Every later notebook reads the manifest with ``load_manifest()``,
@@ -21,14 +21,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from utils import paths
-from utils.archives import extract, file_lock
-from utils.images import ImageCheck, inspect_images
-from utils.profiles import Profile, get_profile
-from utils.sources import DATA_VARIABLE, DataNotFound, DataSource, locate_data
-from utils.splits import split_labelled
+from utils.config import get_profile, LABEL_NAMES, Profile
+from utils import config
+from utils.data.archives import extract, file_lock
+from utils.data.images import ImageCheck, inspect_images
+from utils.data.sources import DataNotFound, DataSource, locate_data
+from utils.data.splits import split_labelled
 
-LABEL_NAMES = {0: "cat", 1: "dog"}
 KAGGLE_NAME = re.compile(r"^(cat|dog)\.\d+\.jpe?g$", re.IGNORECASE)
 TEST_NAME = re.compile(r"^(\d+)\.jpe?g$", re.IGNORECASE)
 CLASS_FOLDERS = {"cat": 0, "cats": 0, "dog": 1, "dogs": 1}
@@ -78,8 +77,8 @@ class DatasetReport:
 
 
 def manifest_path(profile: Profile | str | None = None, data_dir: Path | None = None) -> Path:
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    return Path(data_dir or paths.data_dir()) / f"manifest-{profile.name}.csv"
+    profile = get_profile(profile)
+    return Path(data_dir or config.data_dir()) / f"manifest-{profile.name}.csv"
 
 
 def role_of(path: Path) -> tuple[str, int, int]:
@@ -109,7 +108,7 @@ def materialise(source: DataSource, data_dir: Path, say=print) -> list[Path]:
         before = marker.read_bytes() if marker.is_file() else None
         extract(item, target)
         already = before is not None and before == marker.read_bytes()
-        say(f"{'Already extracted' if already else 'Extracted'} {item.name} -> {paths.relative(target)}/")
+        say(f"{'Already extracted' if already else 'Extracted'} {item.name} -> {config.relative(target)}/")
         inner = sorted(p for p in target.rglob("*.zip"))
         pending.extend((p, f"{target.name}-") for p in inner)
         if not inner:
@@ -149,7 +148,7 @@ def _checks_with_cache(files: list[Path], data_dir: Path) -> list[ImageCheck]:
             old = old.astype({"size": int, "mtime": int, "width": int, "height": int})
             cached = {(r.path, r.size, r.mtime): r for r in old.itertuples(index=False)}
         except (ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            print(f"{paths.relative(cache_path)} is damaged ({str(error).splitlines()[0][:120]}); "
+            print(f"{config.relative(cache_path)} is damaged ({str(error).splitlines()[0][:120]}); "
                   "checking every image again and writing it anew.")
             cached = {}
     keys = []
@@ -192,8 +191,8 @@ def prepare_dataset(
     Safe to run again: archives already extracted and images already checked are not redone.
     Safe to run twice at once in one home: the second waits for the first (a file lock).
     """
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    data_dir = Path(data_dir or paths.data_dir()).resolve()
+    profile = get_profile(profile)
+    data_dir = Path(data_dir or config.data_dir()).resolve()
     with file_lock(data_dir / LOCK_NAME):
         return _prepare_dataset(profile, data_dir, source, say)
 
@@ -206,7 +205,7 @@ def _prepare_dataset(profile: Profile, data_dir: Path, source: DataSource | None
     files = index_files(roots)
     candidates = files[files["role"] != "unrecognised"]
     if (candidates["role"] == "labelled").sum() == 0:
-        shown = ", ".join(paths.relative(r) for r in roots)
+        shown = ", ".join(config.relative(r) for r in roots)
         raise NoLabelledImages(
             f"No labelled images were found in {shown}: expected Kaggle names (cat.0.jpg, "
             "dog.0.jpg) or per-class folders (cats/, dogs/). Check that you gave the training data."
@@ -272,7 +271,7 @@ def _prepare_dataset(profile: Profile, data_dir: Path, source: DataSource | None
     write_atomically(summary_path(profile, data_dir), lambda tmp: tmp.write_text(json.dumps(summary, indent=1)))
     say(
         f"Checked {len(files):,} files: {len(bad)} bad, {len(duplicates)} duplicate group(s). "
-        f"Wrote {paths.relative(target)} ({len(manifest):,} rows, profile {profile.name!r})."
+        f"Wrote {config.relative(target)} ({len(manifest):,} rows, profile {profile.name!r})."
     )
     return DatasetReport(source, profile, target, _with_filepaths(manifest, data_dir), files, bad, duplicates)
 
@@ -284,8 +283,8 @@ def _with_filepaths(frame: pd.DataFrame, data_dir: Path) -> pd.DataFrame:
 
 
 def summary_path(profile: Profile | str | None = None, data_dir: Path | None = None) -> Path:
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    return Path(data_dir or paths.data_dir()) / f"dataset-{profile.name}.json"
+    profile = get_profile(profile)
+    return Path(data_dir or config.data_dir()) / f"dataset-{profile.name}.json"
 
 
 def source_changed(profile: Profile | str | None = None, data_dir: Path | None = None) -> str | None:
@@ -297,7 +296,7 @@ def source_changed(profile: Profile | str | None = None, data_dir: Path | None =
     try:
         current = locate_data(allow_kaggle=False, allow_download=False, say=lambda *_: None)
     except DataNotFound:
-        if os.environ.get(DATA_VARIABLE):
+        if config.data_override() is not None:
             raise
         return None
     try:
@@ -317,7 +316,7 @@ def source_changed(profile: Profile | str | None = None, data_dir: Path | None =
 def load_manifest(profile: Profile | str | None = None, data_dir: Path | None = None) -> pd.DataFrame:
     """The manifest of the run profile, built first (prepare_dataset) when missing, stale or made
     from other data than the data found now (e.g. ``CATSDOGS_DATA`` changed)."""
-    data_dir = Path(data_dir or paths.data_dir()).resolve()
+    data_dir = Path(data_dir or config.data_dir()).resolve()
     target = manifest_path(profile, data_dir)
     if target.is_file():
         changed = source_changed(profile, data_dir)
@@ -328,13 +327,13 @@ def load_manifest(profile: Profile | str | None = None, data_dir: Path | None = 
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
             frame, readable = None, False
         if not readable:
-            print(f"{paths.relative(target)} is damaged; rebuilding the dataset.")
+            print(f"{config.relative(target)} is damaged; rebuilding the dataset.")
         elif changed:
-            print(f"{paths.relative(target)} does not match the data found now ({changed}); rebuilding the dataset.")
+            print(f"{config.relative(target)} does not match the data found now ({changed}); rebuilding the dataset.")
         elif all(Path(p).is_file() for p in frame["filepath"]):
             return frame
         else:
-            print(f"Some images listed in {paths.relative(target)} are gone; rebuilding the dataset.")
+            print(f"Some images listed in {config.relative(target)} are gone; rebuilding the dataset.")
     else:
-        print(f"No dataset for this profile yet ({paths.relative(target)}); building it (notebook 01).")
+        print(f"No dataset for this profile yet ({config.relative(target)}); building it (notebook 01).")
     return prepare_dataset(profile, data_dir).frame

@@ -20,13 +20,16 @@ frozen, and the tests check that the moving statistics do not move during fine-t
 """
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import keras
 import numpy as np
+
+from utils import config
+from utils.config import SEED
 
 DEFAULT_BASE = "MobileNetV2"
 DEFAULT_IMAGE_SIZE = 160
@@ -39,10 +42,16 @@ class WeightsUnavailable(RuntimeError):
     """ImageNet weights are not in Keras' cache and downloading was not allowed (notebook 05)."""
 
 
-class _FileRequested(Exception):
-    def __init__(self, fname, origin, cache_subdir):
-        super().__init__(fname)
-        self.fname, self.origin, self.cache_subdir = fname, origin, cache_subdir
+#: The no-top ImageNet weights each base loads: (file name, folder URL), as in ``keras.applications``.
+#: MobileNetV2's file depends on the input size ({size}: 96, 128, 160, 192 or 224; Keras uses 224 otherwise).
+IMAGENET_NO_TOP_WEIGHTS = {
+    "MobileNetV2": ("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5",
+                    "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"),
+    "ResNet50": ("resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                 "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"),
+    "EfficientNetB0": ("efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/"),
+}
+MOBILENET_V2_SIZES = (96, 128, 160, 192, 224)
 
 
 def _application(base: str):
@@ -57,9 +66,9 @@ def _application(base: str):
 
 
 def preprocess_function(base: str):
-    """The ``preprocess_input`` that belongs to ``base`` (found in the module defining it) (notebook 05)."""
+    """The ``preprocess_input`` that belongs to ``base``: ``keras.applications.<its module>.preprocess_input`` (notebook 05)."""
     constructor = _application(base)
-    module = importlib.import_module(constructor.__module__)
+    module = getattr(keras.applications, constructor.__module__.rsplit(".", 1)[-1])
     return module.preprocess_input
 
 
@@ -74,36 +83,27 @@ def keras_cache_dir() -> Path:
 
     Mirrors ``keras.utils.get_file``: when the Keras home is not writable it uses ``/tmp/.keras``.
     """
-    from keras.src.backend import config
-
-    base = os.path.expanduser(config.keras_home())
+    base = config.keras_home()
     if not os.access(base, os.W_OK):
-        base = os.path.join("/tmp", ".keras")
-    return Path(base) / "models"
+        base = Path("/tmp", ".keras")
+    return base / "models"
 
 
 def imagenet_weights_file(base: str = DEFAULT_BASE, image_size=DEFAULT_IMAGE_SIZE) -> tuple[str, str]:
     """``(file name, URL)`` of the no-top ImageNet weights Keras loads for this base and size (notebook 05).
 
-    Found by asking Keras itself: the constructor is run with its download function replaced by
-    one that records what it was asked for and stops, so no network is used and the name is
-    exactly Keras' (e.g. MobileNetV2 at 160:
+    Read from :data:`IMAGENET_NO_TOP_WEIGHTS` (e.g. MobileNetV2 at 160:
     ``mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5``).
     """
-    from keras.src.utils import file_utils
-
-    def record(fname=None, origin=None, *args, cache_subdir="datasets", **kwargs):
-        raise _FileRequested(fname or os.path.basename(origin), origin, cache_subdir)
-
-    original = file_utils.get_file
-    file_utils.get_file = record
-    try:
-        _application(base)(include_top=False, weights="imagenet", input_shape=_input_shape(image_size))
-    except _FileRequested as request:
-        return request.fname, request.origin
-    finally:
-        file_utils.get_file = original
-    raise RuntimeError(f"{base} did not ask Keras for a weights file")
+    _application(base)  # a clear message for a name keras.applications does not know
+    if base not in IMAGENET_NO_TOP_WEIGHTS:
+        raise ValueError(f"No weights file is listed for {base!r}: add its name and URL to "
+                         f"IMAGENET_NO_TOP_WEIGHTS in utils/models/transfer.py (known: {', '.join(IMAGENET_NO_TOP_WEIGHTS)}).")
+    height, width, _ = _input_shape(image_size)
+    size = height if height == width and height in MOBILENET_V2_SIZES else 224
+    name, folder = IMAGENET_NO_TOP_WEIGHTS[base]
+    name = name.format(size=size)
+    return name, folder + name
 
 
 @dataclass
@@ -150,7 +150,7 @@ def _show_dir(folder: Path) -> str:
     try:
         return "~/" + folder.relative_to(home).as_posix()
     except ValueError:
-        if "KERAS_HOME" in os.environ:
+        if config.keras_home_set():
             return "$KERAS_HOME/" + folder.name
         return folder.as_posix()
 
@@ -172,6 +172,11 @@ class BasePreprocessing(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "base": self.base}
+
+
+def custom_objects() -> dict:
+    """The course's own layers a saved model may hold, for ``keras.models.load_model(..., custom_objects=...)``."""
+    return {"catsdogs>BasePreprocessing": BasePreprocessing, "BasePreprocessing": BasePreprocessing}
 
 
 @dataclass
@@ -281,7 +286,7 @@ def cached_features(features: keras.Model, dataset, path: Path | str, **kwargs):
     return x, y
 
 
-def feature_dataset(x, y, batch_size: int = 64, shuffle: bool = False, seed: int = 42):
+def feature_dataset(x, y, batch_size: int = 64, shuffle: bool = False, seed: int = SEED):
     """A ``tf.data`` pipeline of cached feature vectors (what the head trains on) (notebook 05)."""
     import tensorflow as tf
 
@@ -343,6 +348,17 @@ def moving_statistics(model: keras.Model) -> list[np.ndarray]:
 # --------------------------------------------------------------------------- runs on the data set
 
 
+def feature_cache_name(base_name: str, image_size, weights_label: str, split: str, paths: Iterable[str],
+                       copies: int | None = None) -> str:
+    """The file name of a split's cached features: base, size, weights, split, augmentation (``copies``,
+    None for none) and a digest of the exact list of images, in order (notebook 05)."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join(map(str, paths)).encode()).hexdigest()[:10]
+    tag = "plain" if copies is None else f"aug{copies}"
+    return f"{base_name.lower()}-{image_size[0]}-{weights_label}-{split}-{tag}-{digest}.npz"
+
+
 def split_features(parts: TransferModel, frame, split: str, batch_size: int = 32, augment=None, copies: int = 1,
                    weights_label: str = "imagenet", cache_dir: Path | str | None = None):
     """Cached base features ``(x, y)`` of one split of a manifest, in manifest order (notebook 05).
@@ -350,40 +366,15 @@ def split_features(parts: TransferModel, frame, split: str, batch_size: int = 32
     Stored under ``data/features/`` keyed by base, size, weights, split, augmentation and the
     exact list of images, so a second run (or a changed manifest) never reads stale vectors.
     """
-    import hashlib
-
-    from utils import paths
-    from utils.pipeline import make_dataset
+    from utils.data.pipeline import make_dataset
 
     rows = frame[frame["split"] == split]
-    digest = hashlib.sha256("\n".join(rows["path"].astype(str)).encode()).hexdigest()[:10]
-    tag = "plain" if augment is None else f"aug{copies}"
-    name = f"{parts.base_name.lower()}-{parts.image_size[0]}-{weights_label}-{split}-{tag}-{digest}.npz"
-    folder = Path(cache_dir) if cache_dir is not None else paths.data_dir() / "features"
+    name = feature_cache_name(parts.base_name, parts.image_size, weights_label, split, rows["path"],
+                              copies if augment is not None else None)
+    folder = Path(cache_dir) if cache_dir is not None else config.data_dir() / "features"
     ds = make_dataset(rows, image_size=parts.image_size, batch_size=batch_size, shuffle=False, with_labels=True)
     return cached_features(parts.features, ds, folder / name, augment=augment,
                            copies=copies if augment is not None else 1, description=f"{split} features")
-
-
-def save_image_model(parts: TransferModel, result) -> None:
-    """After training the head on features with ``fit_and_log``, make the run's checkpoint the whole
-    model (images in, P(dog) out) and describe it in ``run.json``, so later notebooks can load it."""
-    import json
-
-    from utils.models import count_flops
-
-    if parts.model.optimizer is not None and not parts.model.optimizer.built:
-        parts.model.optimizer.build(parts.model.trainable_variables)  # so it reloads without warnings
-    parts.model.save(result.model_path)
-    summary_path = Path(result.log_dir) / "run.json"
-    summary = json.loads(summary_path.read_text())
-    summary.update({
-        "params": int(parts.model.count_params()),
-        "flops": count_flops(parts.model),
-        "image_size": list(parts.image_size),
-        "color_mode": "rgb",
-    })
-    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 # --------------------------------------------------------------------------- without the weights

@@ -6,11 +6,11 @@ idea at a time. Each variant is a :class:`Variant` in :data:`VARIANTS`: the inpu
 previous variant. :func:`build_model` turns a name into a compiled Keras model.
 
 Every model starts with a ``Rescaling(1/255)`` layer, because the input pipeline
-(:mod:`utils.pipeline`) hands out pixels in [0, 255]; preprocessing inside the model means
+(:mod:`utils.data.pipeline`) hands out pixels in [0, 255]; preprocessing inside the model means
 the submission in notebook 08 uses exactly the training preprocessing.
 
 Every model ends with ``Dense(2, softmax)`` (P(cat), P(dog)), as the seed did; use
-:func:`dog_probability` to get P(dog) from any model, including 1-unit sigmoid heads.
+:func:`utils.predict.dog_probability` to get P(dog) from any model, including 1-unit sigmoid heads.
 """
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from typing import Callable
 import keras
 import numpy as np
 from keras import layers
+
+from utils.config import SEED
 
 NUM_CLASSES = 2
 
@@ -76,7 +78,7 @@ def _conv_pool_blocks(x, filters, batchnorm=False, convs_per_block=1, bn_momentu
     return x
 
 
-def augmentation_layers(seed: int = 42) -> keras.Sequential:
+def augmentation_layers(seed: int = SEED) -> keras.Sequential:
     """Random flips, rotations, zooms and contrast changes, active only while training (notebook 04)."""
     return keras.Sequential(
         [
@@ -237,21 +239,6 @@ def build_model(name: str, compile: bool = True, **overrides) -> keras.Model:
             metrics=["accuracy"],
         )
     return model
-
-
-def dog_probability(model: keras.Model, images_or_dataset, batch_size: int = 64) -> np.ndarray:
-    """P(dog) for every image: column 1 of a 2-unit softmax, column 0 of a 1-unit sigmoid (notebook 03)."""
-    probabilities = np.asarray(model.predict(images_or_dataset, batch_size=None if _is_dataset(images_or_dataset)
-                                             else batch_size, verbose=0))
-    if probabilities.ndim == 1:
-        return probabilities
-    return probabilities[:, 1] if probabilities.shape[-1] == 2 else probabilities[:, 0]
-
-
-def _is_dataset(x) -> bool:
-    import tensorflow as tf
-
-    return isinstance(x, tf.data.Dataset)
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,24 +12,20 @@ e. otherwise a message listing a-d.
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from utils import paths
-from utils.download import DownloadError, download
+from utils.config import COMPETITION, DATA_VARIABLE, SAMPLE_URL_VARIABLE
+from utils.kaggle import credentials_source, kaggle_program
+from utils import config
+from utils.data.download import DownloadError, download
 
-COMPETITION = "dogs-vs-cats-redux-kernels-edition"
 COMPETITION_ZIP = f"{COMPETITION}.zip"
 FILTERED = "cats_and_dogs_filtered"
 SAMPLE_URL = f"https://download.mlcc.google.com/mledu-datasets/{FILTERED}.zip"
-SAMPLE_URL_VARIABLE = "CATSDOGS_SAMPLE_URL"  # another URL for source d (a mirror, or a test server)
-DATA_VARIABLE = "CATSDOGS_DATA"
 FILTERED_COUNTS = {"train/cats": 1000, "train/dogs": 1000, "validation/cats": 500, "validation/dogs": 500}
 
 
@@ -132,29 +128,13 @@ def _source(kind: str, folder: Path) -> DataSource | None:
     return DataSource(kind, folder, items, submission if submission and submission.is_file() else None, ignored)
 
 
-def kaggle_program() -> str | None:
-    """The kaggle CLI: on PATH, or beside this Python (a virtual environment not activated)."""
-    found = shutil.which("kaggle")
-    if found:
-        return found
-    beside = Path(sys.executable).parent / "kaggle"
-    return str(beside) if beside.is_file() else None
-
-
-def kaggle_credentials() -> bool:
-    if os.environ.get("KAGGLE_API_TOKEN") or (os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY")):
-        return True
-    config = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle"))
-    return (config / "kaggle.json").is_file() or (config / "access_token").is_file()
-
-
 def download_from_kaggle(target: Path, say=print) -> DataSource | None:
     """Source c: ``kaggle competitions download``; None (having said why) when it cannot run."""
     program = kaggle_program()
-    if not program or not kaggle_credentials():
+    if not program or not credentials_source():
         return None
     target.mkdir(parents=True, exist_ok=True)
-    say(f"Downloading the competition data with the kaggle CLI into {paths.relative(target)}/ ...")
+    say(f"Downloading the competition data with the kaggle CLI into {config.relative(target)}/ ...")
     result = subprocess.run(
         [program, "competitions", "download", "-c", COMPETITION, "-p", str(target)],
         capture_output=True, text=True,
@@ -192,7 +172,7 @@ def check_filtered_zip(archive: Path) -> None:
 
 def download_sample(target: Path, url: str | None = None, sha256: str | None = None) -> DataSource:
     """Source d: TensorFlow's public sample, resumable, checked by its contents (and sha256 if given)."""
-    url = url or os.environ.get(SAMPLE_URL_VARIABLE) or SAMPLE_URL
+    url = url or config.sample_url(SAMPLE_URL)
     archive = download(url, Path(target) / f"{FILTERED}.zip", sha256=sha256)
     try:
         check_filtered_zip(archive)
@@ -208,9 +188,8 @@ def download_sample(target: Path, url: str | None = None, sha256: str | None = N
 
 def locate_data(allow_kaggle: bool = True, allow_download: bool = True, say=print) -> DataSource:
     """Find the data by trying sources a-d in order; raise DataNotFound listing them all."""
-    configured = os.environ.get(DATA_VARIABLE)
-    if configured:
-        folder = Path(configured).expanduser()
+    folder = config.data_override()
+    if folder is not None:
         if not folder.exists():
             raise DataNotFound(f"{DATA_VARIABLE} points at {folder}, which does not exist. Fix or unset it.")
         source = _source("CATSDOGS_DATA", folder)
@@ -220,7 +199,7 @@ def locate_data(allow_kaggle: bool = True, allow_download: bool = True, say=prin
                 f"{COMPETITION_ZIP}, train/ with images, {FILTERED}.zip or {FILTERED}/."
             )
         return source
-    raw = paths.raw_dir()
+    raw = config.raw_dir()
     source = _source("data/raw", raw)
     if source:
         return source
@@ -231,7 +210,7 @@ def locate_data(allow_kaggle: bool = True, allow_download: bool = True, say=prin
             return source
         if not kaggle_program():
             problems.append("the kaggle CLI was not found")
-        elif not kaggle_credentials():
+        elif not credentials_source():
             problems.append("no Kaggle credentials (~/.kaggle/kaggle.json) were found")
         else:
             problems.append("the kaggle download failed (see above)")

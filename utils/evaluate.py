@@ -7,21 +7,27 @@ confident mistakes, so a model that says 0.99 and is wrong pays far more than on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-LABEL_NAMES = ("cat", "dog")
+from utils.config import CLASS_NAMES, THRESHOLD
+
+if TYPE_CHECKING:
+    import keras
+
 EPSILON = 1e-15  # Kaggle clips predictions to [1e-15, 1 - 1e-15] before taking logs
 
 
-def accuracy(labels, dog_probabilities, threshold: float = 0.5) -> float:
+def accuracy(labels: ArrayLike, dog_probabilities: ArrayLike, threshold: float = THRESHOLD) -> float:
     """Share of images whose predicted class (P(dog) > threshold means dog) is right (notebook 03)."""
     labels = np.asarray(labels)
     return float(np.mean((np.asarray(dog_probabilities) > threshold).astype(int) == labels))
 
 
-def log_loss(labels, dog_probabilities) -> float:
+def log_loss(labels: ArrayLike, dog_probabilities: ArrayLike) -> float:
     """Kaggle's binary log loss: mean of -[y log p + (1 - y) log(1 - p)], with p clipped (notebook 03)."""
     y = np.asarray(labels, dtype="float64")
     p = np.clip(np.asarray(dog_probabilities, dtype="float64"), EPSILON, 1 - EPSILON)
@@ -30,14 +36,14 @@ def log_loss(labels, dog_probabilities) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def confusion_matrix(labels, dog_probabilities, threshold: float = 0.5) -> pd.DataFrame:
+def confusion_matrix(labels: ArrayLike, dog_probabilities: ArrayLike, threshold: float = THRESHOLD) -> pd.DataFrame:
     """Counts of true class (rows) against predicted class (columns) (notebook 03)."""
     labels = np.asarray(labels)
     predicted = (np.asarray(dog_probabilities) > threshold).astype(int)
     counts = np.zeros((2, 2), dtype=int)
     np.add.at(counts, (labels, predicted), 1)
-    return pd.DataFrame(counts, index=[f"true {n}" for n in LABEL_NAMES],
-                        columns=[f"predicted {n}" for n in LABEL_NAMES])
+    return pd.DataFrame(counts, index=[f"true {n}" for n in CLASS_NAMES],
+                        columns=[f"predicted {n}" for n in CLASS_NAMES])
 
 
 @dataclass
@@ -65,11 +71,11 @@ class Evaluation:
         return {"images": len(self.frame), "accuracy": round(self.accuracy, 4), "log_loss": round(self.log_loss, 4)}
 
 
-def with_predictions(frame: pd.DataFrame, dog_probabilities) -> pd.DataFrame:
+def with_predictions(frame: pd.DataFrame, dog_probabilities: ArrayLike) -> pd.DataFrame:
     """``frame`` plus P(dog), the predicted label, whether it is right, and how sure a wrong answer was."""
     frame = frame.copy()
     frame["p_dog"] = np.asarray(dog_probabilities, dtype="float64")
-    frame["predicted"] = (frame["p_dog"] > 0.5).astype(int)
+    frame["predicted"] = (frame["p_dog"] > THRESHOLD).astype(int)
     frame["correct"] = frame["predicted"] == frame["label"]
     # Probability given to the wrong class: 1.0 means sure and wrong.
     frame["p_wrong"] = np.where(frame["label"] == 1, 1 - frame["p_dog"], frame["p_dog"])
@@ -82,14 +88,16 @@ def most_confidently_wrong(frame_with_predictions: pd.DataFrame, n: int = 8) -> 
     return wrong.sort_values("p_wrong", ascending=False, kind="stable").head(n)
 
 
-def evaluate_split(model, frame: pd.DataFrame, split: str = "validation", image_size=None, color_mode=None,
+def evaluate_split(model: keras.Model, frame: pd.DataFrame, split: str = "validation",
+                   image_size: tuple[int, int] | None = None, color_mode: str | None = None,
                    batch_size: int = 64) -> Evaluation:
     """Predict every image of ``split`` with ``model`` (input size and colour read from the model; notebook 03)."""
-    from utils.models import dog_probability
-    from utils.pipeline import make_dataset
+    from utils.data.pipeline import make_dataset
+    from utils.predict import dog_probability, model_input
 
-    image_size = tuple(image_size or model.input_shape[1:3])
-    color_mode = color_mode or ("grayscale" if model.input_shape[-1] == 1 else "rgb")
+    expected_size, expected_mode = model_input(model)
+    image_size = tuple(image_size or expected_size)
+    color_mode = color_mode or expected_mode
     rows = frame[frame["split"] == split]
     ds = make_dataset(rows, image_size=image_size, color_mode=color_mode, batch_size=batch_size, shuffle=False,
                       with_labels=True)

@@ -95,7 +95,7 @@ def layer_costs(name: str, batch: int = 64, repeats: int = 20, overrides: dict |
     import pandas as pd
     from keras import layers
 
-    from utils.models import build_model, layer_flops, leaf_layers
+    from utils.models.registry import build_model, layer_flops, leaf_layers
 
     model = build_model(name, compile=False, **(overrides or {}))
     rows, weights_before = [], False

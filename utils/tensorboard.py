@@ -1,23 +1,17 @@
-"""Start, list and stop TensorBoard inside a notebook (introduced in notebook 07).
+"""TensorBoard: start, list and stop its server in a notebook; read its event files (notebook 07).
 
 ``start_tensorboard()`` does what ``%load_ext tensorboard`` + ``%tensorboard --logdir logs``
-do (it calls the same ``tensorboard.manager`` / ``tensorboard.notebook`` code), plus:
+do (it calls the same ``tensorboard.manager`` / ``tensorboard.notebook`` code), plus: it finds
+the ``tensorboard`` program even when the virtual environment's ``bin/`` is not on ``PATH``
+(``TENSORBOARD_BINARY`` if set, else ``tensorboard`` on ``PATH``, else the one next to the
+running Python), picks a free port and waits a bounded time (never hangs).
 
-* it finds the ``tensorboard`` program even when the virtual environment's ``bin/`` is not on
-  ``PATH`` (a kernel started from another environment, a JupyterHub kernelspec): it uses
-  ``TENSORBOARD_BINARY`` if you set it, else ``tensorboard`` on ``PATH``, else the one next to
-  the running Python, and sets ``TENSORBOARD_BINARY`` so the ``%tensorboard`` magic finds it too;
-* it picks a free port, waits a bounded time (never hangs) and forgets records of servers
-  that died (a stale record would make the next start "reuse" a dead server);
-* in a non-interactive run (``CATSDOGS_HEADLESS=1``: ``make series``, nbval, CI) it starts
-  nothing and says so.
-
-Behind JupyterHub or on a remote machine the browser cannot reach ``localhost:<port>`` of the
-server. Install ``jupyter-server-proxy`` and set, before starting::
-
-    TENSORBOARD_PROXY_URL=/user/<you>/proxy/%PORT%/
-
-TensorBoard's notebook frame then loads that URL (``%PORT%`` is replaced by the port).
+:func:`read_scalars` / :func:`epoch_metrics` / :func:`read_hparams` read the event files every
+run writes (``logs/<run>/train``, ``logs/<run>/validation``, the HParams summary in
+``logs/<run>``), so a notebook can show a static comparison visible everywhere (GitHub, CI, a
+PDF); :mod:`utils.runs` ranks the runs with them. TF2 writes scalars as *tensor* summaries,
+not the TF1 ``simple_value`` scalars, so the reader asks ``EventAccumulator`` for tensors (and
+still accepts old-style scalars).
 """
 from __future__ import annotations
 
@@ -28,13 +22,17 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Iterable
+import numpy as np
+import pandas as pd
 
-from utils import paths
-from utils.progress import headless
+from utils import config
+from utils.config import headless
 
-BINARY_VARIABLE = "TENSORBOARD_BINARY"
-PROXY_VARIABLE = "TENSORBOARD_PROXY_URL"
+
+BINARY_VARIABLE = config.TENSORBOARD_BINARY_VARIABLE
 START_TIMEOUT_SECONDS = 60
+
 
 # Servers started by this Python process (the notebook's kernel): port -> pid.
 _started: dict[int, int] = {}
@@ -42,7 +40,7 @@ _started: dict[int, int] = {}
 
 def tensorboard_binary() -> str | None:
     """The ``tensorboard`` program to run: $TENSORBOARD_BINARY, on PATH, or beside this Python."""
-    explicit = os.environ.get(BINARY_VARIABLE)
+    explicit = config.tensorboard_binary_setting()
     if explicit:
         return explicit
     on_path = shutil.which("tensorboard")
@@ -104,18 +102,18 @@ def list_tensorboards() -> list:
     return manager.get_all()
 
 
-def start_tensorboard(logdir=None, port: int | None = None, height: int = 800, timeout: float = START_TIMEOUT_SECONDS):
+def start_tensorboard(logdir: Path | str | None = None, port: int | None = None, height: int = 800, timeout: float = START_TIMEOUT_SECONDS):
     """Start TensorBoard on ``logdir`` (default ``logs/``) and show it in the notebook.
 
     Returns the server's ``TensorBoardInfo`` (``.port``, ``.pid``), or None when no server
     was started (a headless run, or TensorBoard could not start: the message says why).
     """
-    logdir = Path(logdir) if logdir is not None else paths.logs_dir()
+    logdir = Path(logdir) if logdir is not None else config.logs_dir()
     if headless():
         print(
             "Non-interactive run (CATSDOGS_HEADLESS=1): no TensorBoard server was started. "
             "Open this notebook in JupyterLab to see TensorBoard here, or run "
-            f"`tensorboard --logdir {paths.relative(logdir)}` in a terminal."
+            f"`tensorboard --logdir {config.relative(logdir)}` in a terminal."
         )
         return None
     binary = tensorboard_binary()
@@ -125,7 +123,7 @@ def start_tensorboard(logdir=None, port: int | None = None, height: int = 800, t
             f"or set {BINARY_VARIABLE} to its path, then run this cell again."
         )
         return None
-    os.environ[BINARY_VARIABLE] = binary  # the %tensorboard magic reads it too
+    config.set_tensorboard_binary(binary)  # the %tensorboard magic reads it too
     logdir.mkdir(parents=True, exist_ok=True)
     forget_dead_servers()
 
@@ -143,9 +141,9 @@ def start_tensorboard(logdir=None, port: int | None = None, height: int = 800, t
         info = result.info
         if isinstance(result, manager.StartLaunched):
             _started[info.port] = info.pid
-        proxy = os.environ.get(PROXY_VARIABLE)
+        proxy = config.tensorboard_proxy()
         where = proxy.replace("%PORT%", str(info.port)) if proxy else f"port {info.port}"
-        print(f"TensorBoard on {paths.relative(logdir)}/ at {where} (pid {info.pid}).")
+        print(f"TensorBoard on {config.relative(logdir)}/ at {where} (pid {info.pid}).")
         notebook.display(port=info.port, height=height)
         return info
     if isinstance(result, manager.StartFailed):
@@ -199,3 +197,94 @@ def stop_tensorboard(port: int | None = None, *, everything: bool = False) -> li
                 pass
         _info_file(pid).unlink(missing_ok=True)
     return stopped
+
+
+SPLITS = ("train", "validation")
+
+
+SCALAR_COLUMNS = ["run", "split", "tag", "step", "value", "wall_time"]
+
+
+def _accumulator(folder: Path):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    # size_guidance 0 keeps every event (the default samples long runs down).
+    acc = event_accumulator.EventAccumulator(
+        str(folder),
+        size_guidance={event_accumulator.TENSORS: 0, event_accumulator.SCALARS: 0},
+    )
+    acc.Reload()
+    return acc
+
+
+def read_run_scalars(run_dir: Path | str) -> pd.DataFrame:
+    """Every scalar of one run as a tidy table: run, split, tag, step, value, wall_time."""
+    from tensorboard.util import tensor_util
+
+    run_dir = Path(run_dir)
+    rows = []
+    for split in SPLITS:
+        folder = run_dir / split
+        if not folder.is_dir():
+            continue
+        acc = _accumulator(folder)
+        tags = acc.Tags()
+        for tag in tags.get("tensors", []):
+            for event in acc.Tensors(tag):
+                value = tensor_util.make_ndarray(event.tensor_proto)
+                if value.size != 1 or not np.issubdtype(value.dtype, np.number):
+                    continue  # images, histograms, text: not scalars
+                rows.append((run_dir.name, split, tag, event.step, float(value.reshape(())), event.wall_time))
+        for tag in tags.get("scalars", []):  # TF1-style summaries
+            for event in acc.Scalars(tag):
+                rows.append((run_dir.name, split, tag, event.step, float(event.value), event.wall_time))
+    frame = pd.DataFrame(rows, columns=SCALAR_COLUMNS)
+    return frame.sort_values(["split", "tag", "step"], kind="stable").reset_index(drop=True)
+
+
+def read_scalars(logs_dir: Path | str | None = None, runs: Iterable[str] | None = None) -> pd.DataFrame:
+    """The scalars of every run (or of ``runs``) under ``logs_dir`` in one tidy DataFrame."""
+    root = Path(logs_dir) if logs_dir is not None else config.logs_dir()
+    if runs is None:
+        runs = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    frames = [read_run_scalars(root / run) for run in runs]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=SCALAR_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def epoch_metrics(scalars: pd.DataFrame) -> pd.DataFrame:
+    """Per-epoch metrics laid out like Keras' history: run, epoch, loss, accuracy, val_loss, ...
+
+    The Keras callback names epoch scalars ``epoch_<metric>``; validation ones go to
+    the ``validation`` folder and become ``val_<metric>`` here, as in ``history.csv``.
+    """
+    epochs = scalars[scalars["tag"].str.startswith("epoch_")].copy()
+    if epochs.empty:
+        return pd.DataFrame(columns=["run", "epoch"])
+    metric = epochs["tag"].str.removeprefix("epoch_")
+    epochs["metric"] = np.where(epochs["split"] == "validation", "val_" + metric, metric)
+    table = epochs.pivot_table(index=["run", "step"], columns="metric", values="value", aggfunc="last")
+    table = table.reset_index().rename(columns={"step": "epoch"})
+    table.columns.name = None
+    return table
+
+
+def read_hparams(run_dir: Path | str) -> dict:
+    """The hyperparameters a run logged with ``hp.hparams`` (the HParams dashboard's data)."""
+    from tensorboard.plugins.hparams import metadata
+
+    run_dir = Path(run_dir)
+    if not any(run_dir.glob("events.out.tfevents.*")):
+        return {}
+    acc = _accumulator(run_dir)
+    values = {}
+    for tag, content in acc.PluginTagToContent(metadata.PLUGIN_NAME).items():
+        if tag != metadata.SESSION_START_INFO_TAG:
+            continue
+        info = metadata.parse_session_start_info_plugin_data(content)
+        for name, value in info.hparams.items():
+            kind = value.WhichOneof("kind")
+            values[name] = getattr(value, kind) if kind else None
+    return values
