@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def machine_name() -> str:
     """A short name of this machine for the timings: processor model and logical CPUs."""
-    from utils.cpu_speed import cpu_description
+    from utils.models.cost import cpu_description
 
     return re.sub(r"\((R|TM)\)", "", ", ".join(cpu_description().split(", ")[:2]))
 

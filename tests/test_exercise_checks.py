@@ -42,7 +42,7 @@ def gray():
 
 @pytest.fixture(scope="module")
 def small_model():
-    from utils.models import build_model
+    from utils.models.registry import build_model
 
     return build_model("deeper", compile=False)
 
@@ -79,13 +79,14 @@ def cases(gray, small_model, image, ranking, metrics):
     from keras import layers
 
     import keras
-    from utils.interpretability import grad_cam
-    from utils.models import augmentation_layers, build_model, dog_probability, get_variant
+    from utils.explain import grad_cam
+    from utils.models.registry import augmentation_layers, build_model, get_variant
+    from utils.predict import dog_probability
 
     labelled = pd.DataFrame({"path": [f"{c}.{i}.jpg" for c in ("cat", "dog") for i in range(20)],
                              "label": [0] * 20 + [1] * 20,
                              "sha256": [f"{i:064x}" for i in range(40)]})
-    from utils.splits import split_labelled
+    from utils.data.splits import split_labelled
 
     first, second = split_labelled(labelled, None, 0.25, seed=42), split_labelled(labelled, None, 0.25, seed=7)
     dog_map, _ = grad_cam(small_model, image, class_index=1, layer_name="block3_relu2")

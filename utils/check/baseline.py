@@ -33,7 +33,7 @@ def seed_model_with_dropout(model: Any) -> tuple[bool, str, str]:
     """The seed model written again with Dropout(0.5): otherwise the same layers as the registry's baseline."""
     from keras import layers
 
-    from utils.models import build_model, layer_table
+    from utils.models.registry import build_model, layer_table
 
     rates = [layer.rate for layer in model.layers if isinstance(layer, layers.Dropout)]
     if rates != [0.5]:

@@ -14,7 +14,7 @@ def _resolution(answer: Any) -> str:
 @exercise("09.1")
 def largest_time_share(resolution: Any, costs: Any) -> tuple[bool, str]:
     """The input resolution whose layers take the largest share of the time in ``costs`` (layer_costs)."""
-    from utils.cpu_speed import by_resolution
+    from utils.models.cost import by_resolution
 
     shares = by_resolution(costs)["share of time"]
     return _resolution(resolution) == shares.idxmax(), "look at by_resolution(costs)['share of time']."

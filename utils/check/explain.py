@@ -13,7 +13,7 @@ MISTAKE_GROUPS = ("small or hidden", "context", "ambiguous", "several or none")
 @exercise("06.1")
 def other_class_heatmap(model: Any, image: Any, layer_name: str, heatmap: Any) -> tuple[bool, str]:
     """The Grad-CAM heatmap of class 0 (cat) for a dog image, on ``layer_name``."""
-    from utils.interpretability import grad_cam
+    from utils.explain import grad_cam
 
     heatmap = np.asarray(heatmap, dtype=float)
     cat, _ = grad_cam(model, image, class_index=0, layer_name=layer_name)
@@ -43,7 +43,7 @@ def earlier_layer_heatmap(model: Any, layer_name: str, heatmap: Any, later_layer
 @exercise("06.3")
 def flipped_prediction(model: Any, image: Any, p_dog_flipped: float) -> tuple[bool, str]:
     """P(dog) of ``image`` flipped left to right."""
-    from utils.models import dog_probability
+    from utils.predict import dog_probability
 
     expected = float(dog_probability(model, np.asarray(image)[None, :, ::-1])[0])
     if abs(float(np.ravel(p_dog_flipped)[0]) - expected) < 1e-3:

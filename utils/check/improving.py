@@ -21,7 +21,7 @@ def gap_cnn_at_96(flops_ratio: float, params_ratio: float) -> tuple[bool, str]:
 @exercise("04.2")
 def augmentation_without_rotation(augmentation: Any) -> tuple[bool, str]:
     """``make_augmentation`` rewritten without RandomRotation, every other layer and setting kept."""
-    from utils.models import augmentation_layers
+    from utils.models.registry import augmentation_layers
 
     def settings(layers):
         return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})

@@ -13,7 +13,7 @@ HEAD_FIRST_CHOICES = {
 @exercise("05.1")
 def efficientnet_weights(file_name: str, changes_pixel_range: bool) -> tuple[bool, str]:
     """The no-top weights file EfficientNetB0 at 224 needs, and whether its preprocess_input rescales."""
-    from utils.transfer import imagenet_weights_file
+    from utils.models.transfer import imagenet_weights_file
 
     if str(file_name).strip() != imagenet_weights_file("EfficientNetB0", 224)[0]:
         return False, "ask `imagenet_weights_file(\"EfficientNetB0\", 224)`; it gives the file name and its URL."
