@@ -19,6 +19,7 @@ LAYERS = [
     ["predict"],
     ["fit", "evaluate", "explain", "submission"],
     ["plots"],
+    ["check"],
     ["cli", "__main__", "train", "submit"],
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
