@@ -75,6 +75,13 @@ def kaggle_id(path: Path | str) -> tuple[int, int]:
     return (0 if kind == "cat" else 1), int(number)
 
 
+def kaggle_id_or_none(path: Path | str) -> tuple[int, int] | None:
+    """:func:`kaggle_id` for a file named like a Kaggle training image, else None."""
+    from utils.dataset import KAGGLE_NAME
+
+    return kaggle_id(path) if KAGGLE_NAME.match(Path(path).name) else None
+
+
 def extract_eval(archive: Path, target: Path, limit: int | None = None) -> EvalSet:
     """The labelled images of ``archive`` extracted read-only under ``target`` (``limit``: that many, half each class)."""
     from utils.archives import ArchiveError, extract

@@ -56,7 +56,7 @@ def build_chollet_ch8(input_shape, name="chollet_ch8"):
     """The small convnet with data augmentation of *Deep Learning with Python*, 2nd ed., chapter 8.
 
     Source: F. Chollet, *Deep Learning with Python*, 2nd edition (Manning, 2021), section 8.2.5
-    "Using data augmentation" (listings 8.14 and 8.16; notebook ``chapter08_intro-to-convnets``
+    "Using data augmentation" (the companion notebook ``chapter08_intro-to-convnets``
     of github.com/fchollet/deep-learning-with-python-notebooks): ``RandomFlip("horizontal")``,
     ``RandomRotation(0.1)``, ``RandomZoom(0.2)``; ``Rescaling(1./255)``; ``Conv2D(32|64|128|256|256,
     kernel_size=3, activation="relu")`` (valid padding) with ``MaxPooling2D(pool_size=2)`` between
