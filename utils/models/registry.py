@@ -177,6 +177,13 @@ VARIANTS: dict[str, Variant] = {
     ]
 }
 
+# Published recipes a learner might follow instead (bench/accuracy.py compares them); not course steps.
+from utils.models.peer_recipes import PEER_BUILDERS, peer_variants  # noqa: E402
+
+BUILDERS.update(PEER_BUILDERS)
+VARIANTS.update((v.name, v) for v in peer_variants())
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
+
 #: The best from-scratch variant measured in notebook 04 (used by later notebooks and the CLI).
 DEFAULT_VARIANT = "deeper"
 
@@ -231,11 +238,13 @@ def build_model(name: str, compile: bool = True, **overrides) -> keras.Model:
     variant = get_variant(name, **overrides)
     options = dict(variant.options)
     builder = BUILDERS[options.pop("builder")]
+    optimizer = OPTIMIZERS[options.pop("optimizer", "adam")]  # peer recipes (utils.models.peer_recipes) set their own
+    loss = options.pop("loss", "sparse_categorical_crossentropy")
     model = builder(variant.input_shape, name=name, **options)
     if compile:
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=variant.learning_rate),
-            loss="sparse_categorical_crossentropy",
+            optimizer=optimizer(learning_rate=variant.learning_rate),
+            loss=loss,
             metrics=["accuracy"],
         )
     return model

@@ -1,0 +1,107 @@
+"""bench/accuracy.py: the time budget, the evaluation set kept out of training, its table and its messages."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "bench" / "accuracy.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_accuracy", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(*args, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CATSDOGS_HOME": str(home), "CATSDOGS_HEADLESS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=900)
+
+
+def test_the_time_budget_stops_before_an_epoch_it_would_overrun():
+    bench = _bench()
+    now = [0.0]  # a clock the epochs move by exactly 0.25 s each: no real timing, no flakiness
+
+    class QuarterSecondEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            now[0] += 0.25
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    budget = bench.time_budget(1.0, clock=lambda: now[0])
+    # The clock callback first: its time is part of the epoch the budget measures.
+    history = model.fit(np.zeros((8, 2)), np.zeros(8), epochs=50, verbose=0,
+                        callbacks=[QuarterSecondEpochs(), budget])
+    # After 4 epochs (1.0 s) a fifth would end at 1.25 s, past the budget: it is never started.
+    assert budget.stopped and len(history.history["loss"]) == 4 and now[0] <= 1.0
+    unlimited = bench.time_budget(100.0, clock=lambda: now[0])
+    history = model.fit(np.zeros((8, 2)), np.zeros(8), epochs=6, verbose=0,
+                        callbacks=[QuarterSecondEpochs(), unlimited])
+    assert not unlimited.stopped and len(history.history["loss"]) == 6
+
+
+def test_an_evaluation_image_among_the_training_data_is_refused(manifest, tmp_path):
+    bench = _bench()
+    train = [Path(p) for p in manifest.loc[manifest["split"] == "train", "filepath"]]
+    others = [tmp_path / "cat.999999.jpg"]
+    others[0].write_bytes(b"not the same bytes")
+    bench.check_disjoint(train, bench.EvalSet(others, [0]))  # disjoint: passes
+    with pytest.raises(bench.BenchError, match="1 evaluation image"):
+        bench.check_disjoint(train, bench.EvalSet([train[0]], [bench.kaggle_id(train[0])[0]]))
+    copy = tmp_path / "dog.999998.jpg"  # another name, the same picture
+    copy.write_bytes(train[1].read_bytes())
+    with pytest.raises(bench.BenchError, match="same content"):
+        bench.check_disjoint(train, bench.EvalSet([copy], [1]))
+
+
+@pytest.mark.slow
+def test_quick_run_prints_the_table_and_never_trains_on_the_evaluation_set(shared_data, manifest, tmp_path):
+    eval_zip = shared_data / "dogs-vs-cats-eval" / "eval.zip"
+    if not eval_zip.is_file():
+        pytest.skip("../shared/data/dogs-vs-cats-eval/eval.zip is not beside this project")
+    bench = _bench()
+    # The data a run trains and validates on, and the evaluation images: no Kaggle id in common.
+    with zipfile.ZipFile(eval_zip) as zf:
+        eval_ids = {bench.kaggle_id(n) for n in zf.namelist() if n.endswith(".jpg")}
+    training_ids = {bench.kaggle_id(p) for p in manifest.loc[manifest["split"].isin(["train", "validation"]), "filepath"]}
+    assert len(eval_ids) == 4000 and training_ids and not training_ids & eval_ids
+
+    home = tmp_path / "home"
+    result = _run("--quick", "tf_tutorial", home=home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("| variant"))
+    assert [c.strip() for c in header.strip("|").split("|")] == bench.COLUMNS
+    rows = [line for line in lines[lines.index(header) + 2:] if line.startswith("|")]
+    assert [r.split("|")[1].strip() for r in rows] == ["`baseline`", "`tf_tutorial`"]
+    assert rows[0].rstrip(" |").endswith("1.0")  # the baseline is the time reference
+    assert "Machine:" in result.stdout and "Evaluation set: 40 images" in result.stdout
+    # Trained on the smoke manifest of the shared sample; no evaluation image was written to the home.
+    assert not [p for p in home.rglob("*") if p.is_file() and bench.kaggle_id_or_none(p) in eval_ids]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["no_such_variant"], "unknown variant 'no_such_variant'"),
+    (["--eval", "missing/eval.zip", "baseline"], "No evaluation set at"),
+    (["--budget-multiple", "0", "baseline"], "--budget-multiple must be positive"),
+])
+def test_bad_inputs_get_one_clear_message(args, message, tmp_path):
+    result = _run("--quick", *args, home=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0]
