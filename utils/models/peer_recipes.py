@@ -24,6 +24,12 @@ import keras
 from keras import layers
 
 
+def flip_rotate_zoom(zoom: float) -> keras.Sequential:
+    """Both sources' augmentation: ``RandomFlip("horizontal")``, ``RandomRotation(0.1)``, ``RandomZoom(zoom)``."""
+    return keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1), layers.RandomZoom(zoom)],
+                            name="augmentation")
+
+
 def build_tf_tutorial(input_shape, name="tf_tutorial"):
     """The model of TensorFlow's "Image classification" tutorial, with its data augmentation.
 
@@ -36,11 +42,7 @@ def build_tf_tutorial(input_shape, name="tf_tutorial"):
     with a ``from_logits`` loss (the same model; see the module docstring).
     """
     inputs = keras.Input(shape=input_shape, name="image")
-    augmentation = keras.Sequential(
-        [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1), layers.RandomZoom(0.1)],
-        name="augmentation",
-    )
-    x = augmentation(inputs)
+    x = flip_rotate_zoom(zoom=0.1)(inputs)
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
     for block, width in enumerate((16, 32, 64), start=1):
         x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{block}_conv1")(x)
@@ -65,11 +67,7 @@ def build_chollet_ch8(input_shape, name="chollet_ch8"):
     epochs, keeping the checkpoint with the best validation loss.
     """
     inputs = keras.Input(shape=input_shape, name="image")
-    augmentation = keras.Sequential(
-        [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1), layers.RandomZoom(0.2)],
-        name="augmentation",
-    )
-    x = augmentation(inputs)
+    x = flip_rotate_zoom(zoom=0.2)(inputs)
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
     widths = (32, 64, 128, 256, 256)
     for block, width in enumerate(widths, start=1):
