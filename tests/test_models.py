@@ -9,6 +9,8 @@ from utils.models.peer_recipes import PEER_BUILDERS
 from utils.models.registry import DEFAULT_VARIANT, VARIANTS, build_model, count_flops, get_variant, variant_table
 from utils.predict import dog_probability
 
+from tests.layer_descriptions import described
+
 # The course's variants; the published recipes keep their own heads (tests/test_peer_recipes.py).
 COURSE_VARIANTS = [name for name, v in VARIANTS.items() if v.options["builder"] not in PEER_BUILDERS]
 
@@ -34,24 +36,10 @@ def test_baseline_matches_the_seed_layer_by_layer():
     assert (variant.image_size, variant.color_mode, variant.batch_size, variant.epochs) == ((50, 50), "grayscale", 200, 10)
     model = build_model("baseline")
     # The seed fed pixels already divided by 255; here the model rescales them itself.
-    seed_layers = [layer for layer in model.layers[1:] if not isinstance(layer, keras.layers.Rescaling)]
-    described = []
-    for layer in seed_layers:
-        kind = type(layer).__name__
-        if kind == "Conv2D":
-            assert layer.kernel_size == (3, 3) and layer.padding == "same"
-            described.append(f"Conv2D({layer.filters},{layer.activation.__name__})")
-        elif kind == "MaxPooling2D":
-            described.append(f"MaxPooling2D({layer.pool_size[0]})")
-        elif kind == "Dense":
-            described.append(f"Dense({layer.units},{layer.activation.__name__})")
-        elif kind == "Dropout":
-            described.append(f"Dropout({layer.rate})")
-        else:
-            described.append(kind)
-    assert described == [
-        "Conv2D(32,relu)", "MaxPooling2D(2)", "Conv2D(64,relu)", "MaxPooling2D(2)",
-        "Conv2D(128,relu)", "MaxPooling2D(2)", "Conv2D(128,relu)", "MaxPooling2D(2)",
+    assert described(model) == [
+        "Rescaling(0.00392)",
+        "Conv2D(32,3,same,relu)", "MaxPooling2D(2)", "Conv2D(64,3,same,relu)", "MaxPooling2D(2)",
+        "Conv2D(128,3,same,relu)", "MaxPooling2D(2)", "Conv2D(128,3,same,relu)", "MaxPooling2D(2)",
         "Flatten", "Dense(128,relu)", "Dropout(0.2)", "Dense(2,softmax)",
     ]
     assert isinstance(model.optimizer, keras.optimizers.Adam)
