@@ -77,7 +77,7 @@ def kaggle_id(path: Path | str) -> tuple[int, int]:
 
 def kaggle_id_or_none(path: Path | str) -> tuple[int, int] | None:
     """:func:`kaggle_id` for a file named like a Kaggle training image, else None."""
-    from utils.data.dataset import KAGGLE_NAME
+    from utils.data.files import KAGGLE_NAME
 
     return kaggle_id(path) if KAGGLE_NAME.match(Path(path).name) else None
 
@@ -85,7 +85,7 @@ def kaggle_id_or_none(path: Path | str) -> tuple[int, int] | None:
 def extract_eval(archive: Path, target: Path, limit: int | None = None) -> EvalSet:
     """The labelled images of ``archive`` extracted read-only under ``target`` (``limit``: that many, half each class)."""
     from utils.data.archives import ArchiveError, extract
-    from utils.data.dataset import KAGGLE_NAME
+    from utils.data.files import KAGGLE_NAME
 
     archive = Path(archive)
     if not archive.is_file():
@@ -116,7 +116,7 @@ def _digest(path: Path) -> str:
 
 def check_disjoint(training_files, eval_set: EvalSet) -> None:
     """Refuse when an evaluation image is among ``training_files`` (the manifest's), by Kaggle id or by content."""
-    from utils.data.dataset import KAGGLE_NAME
+    from utils.data.files import KAGGLE_NAME
 
     named = [Path(f) for f in training_files if KAGGLE_NAME.match(Path(f).name)]
     shared_ids = {kaggle_id(f) for f in named} & eval_set.ids

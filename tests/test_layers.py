@@ -25,10 +25,10 @@ LAYERS = [
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
 
-def modules() -> dict[str, Path]:
+def modules(root: Path = UTILS) -> dict[str, Path]:
     found = {}
-    for path in sorted(UTILS.rglob("*.py")):
-        parts = path.relative_to(UTILS).with_suffix("").parts
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
         found[".".join(p for p in parts if p != "__init__") or "__init__"] = path
     return found
 
@@ -70,3 +70,22 @@ def test_imports_go_down_the_layers():
             if layer_of(target) is not None and layer_of(target) > layer_of(name):
                 upward.append(f"utils.{name} imports utils.{target}")
     assert upward == []
+
+
+
+MAX_LINES = 300  # past this a module holds more than one idea: split it along a seam (issue 16)
+
+
+def long_modules(root: Path = UTILS) -> dict[str, int]:
+    return {name: n for name, path in modules(root).items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+
+
+def test_no_module_is_over_300_lines():
+    assert long_modules() == {}
+
+
+def test_a_long_module_is_found(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    (tmp_path / "short.py").write_text("x = 1\n" * MAX_LINES)
+    assert long_modules(tmp_path) == {"pkg.long": MAX_LINES + 1}

@@ -497,7 +497,7 @@ def test_a_full_disk_is_one_message_and_no_partial_file(capsys, tiny_model, imag
         handle.close()
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(utils.submission.os, "fdopen", full_disk)
+    monkeypatch.setattr(os, "fdopen", full_disk)  # the temporary file utils.submission.writing opens
     code, _, err = submit(capsys, "--model", tiny_model, "--images", images, "--out", tmp_path / "s.csv",
                           "--sample", "none")
     assert code == 1 and "No space left on device" in err and "nothing was written" in err

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from utils.evaluate import log_loss
 from utils.submission import (
     SubmissionError,
     SubmissionExistsError,
@@ -13,7 +14,6 @@ from utils.submission import (
     clip_probabilities,
     clipping_curve,
     find_sample_submission,
-    log_loss,
     numeric_order,
     parse_id,
     validate_submission,

@@ -49,7 +49,7 @@ def _env(name: str) -> str:
 
 
 def home() -> Path:
-    """The folder holding data/, models/ and logs/ (the project root unless CATSDOGS_HOME is set)."""
+    """The folder holding data/, models/ and logs/ (the project root unless CATSDOGS_HOME is set) (notebook 06)."""
     return Path(_env(HOME_VARIABLE) or PROJECT_ROOT).resolve()
 
 
@@ -58,7 +58,7 @@ def data_dir() -> Path:
 
 
 def raw_dir() -> Path:
-    """Where a learner drops Kaggle's zips by hand (source b)."""
+    """Where a learner drops Kaggle's zips by hand (source b) (notebook 01)."""
     return data_dir() / "raw"
 
 
@@ -71,7 +71,7 @@ def logs_dir() -> Path:
 
 
 def relative(path: Path | str) -> str:
-    """A path shown to the learner: relative to the project home, never a local absolute path."""
+    """A path shown to the learner: relative to the project home, never a local absolute path (notebook 01)."""
     path = Path(path).resolve()
     try:
         return path.relative_to(home()).as_posix()
@@ -122,7 +122,7 @@ def get_profile(name: Profile | str | None = None) -> Profile:
 
 def headless() -> bool:
     """True in a non-interactive run: ``CATSDOGS_HEADLESS=1``, or (when the variable is unset)
-    a command whose standard output is not a terminal. A Jupyter kernel is interactive."""
+    a command whose standard output is not a terminal. A Jupyter kernel is interactive (notebook 01)."""
     value = _env(HEADLESS_VARIABLE)
     if value:
         return value != "0"
@@ -135,13 +135,13 @@ def headless() -> bool:
 
 
 def data_override() -> Path | None:
-    """The folder ``CATSDOGS_DATA`` names (source a), or None when it is unset."""
+    """The folder ``CATSDOGS_DATA`` names (source a), or None when it is unset (notebook 01)."""
     value = _env(DATA_VARIABLE)
     return Path(value).expanduser() if value else None
 
 
 def sample_url(default: str) -> str:
-    """``CATSDOGS_SAMPLE_URL``, or ``default`` (source d)."""
+    """``CATSDOGS_SAMPLE_URL``, or ``default`` (source d) (notebook 01)."""
     return _env(SAMPLE_URL_VARIABLE) or default
 
 
@@ -151,7 +151,7 @@ def submit_requested() -> bool:
 
 
 def kaggle_credentials_source() -> str | None:
-    """Where Kaggle credentials would come from (a description, never their value), or None."""
+    """Where Kaggle credentials would come from (a description, never their value), or None (notebook 01)."""
     if _env("KAGGLE_API_TOKEN") or (_env("KAGGLE_USERNAME") and _env("KAGGLE_KEY")):
         return "environment variables"
     configured = _env("KAGGLE_CONFIG_DIR")
@@ -163,7 +163,8 @@ def kaggle_credentials_source() -> str | None:
 
 
 def keras_home() -> Path:
-    """Keras' home folder, as Keras finds it: ``KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` when home is read-only)."""
+    """Keras' home folder, as Keras finds it: ``KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` when home is read-only)
+    (notebook 01)."""
     if "KERAS_HOME" in os.environ:
         return Path(os.environ["KERAS_HOME"]).expanduser()
     base = Path.home() if os.access(Path.home(), os.W_OK) else Path("/tmp")
@@ -171,30 +172,31 @@ def keras_home() -> Path:
 
 
 def keras_home_set() -> bool:
-    """True when ``KERAS_HOME`` moves Keras' cache folder."""
+    """True when ``KERAS_HOME`` moves Keras' cache folder (notebook 01)."""
     return "KERAS_HOME" in os.environ
 
 
 def tensorboard_binary_setting() -> str | None:
-    """The ``tensorboard`` program ``TENSORBOARD_BINARY`` names, or None."""
+    """The ``tensorboard`` program ``TENSORBOARD_BINARY`` names, or None (notebook 01)."""
     return _env(TENSORBOARD_BINARY_VARIABLE) or None
 
 
 def set_tensorboard_binary(binary: str) -> None:
-    """Tell the ``%tensorboard`` magic which program to start (it reads ``TENSORBOARD_BINARY``)."""
+    """Tell the ``%tensorboard`` magic which program to start (it reads ``TENSORBOARD_BINARY``) (notebook 01)."""
     os.environ[TENSORBOARD_BINARY_VARIABLE] = binary
 
 
 def tensorboard_proxy() -> str | None:
-    """``TENSORBOARD_PROXY_URL`` (JupyterHub's proxy, ``%PORT%`` in it), or None."""
+    """``TENSORBOARD_PROXY_URL`` (JupyterHub's proxy, ``%PORT%`` in it), or None (notebook 01)."""
     return _env(TENSORBOARD_PROXY_VARIABLE) or None
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ start-up messages out of a command's output (unless the user set the level)."""
+    """Keep TensorFlow's C++ start-up messages out of a command's output (unless the user set the level)
+    (notebook 01)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def child_environment(**settings: str) -> dict[str, str]:
-    """The environment for a child process: this one, TensorFlow quiet, plus ``settings``."""
+    """The environment for a child process: this one, TensorFlow quiet, plus ``settings`` (notebook 01)."""
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **settings}

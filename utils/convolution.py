@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -32,7 +33,7 @@ PADDINGS = ("valid", "same")
 # --- arithmetic ---------------------------------------------------------------------------
 
 def output_size(n: int, k: int, s: int = 1, p: int = 0) -> int:
-    """Output length of a convolution or pooling: ``floor((n + 2p - k) / s) + 1``.
+    """Output length of a convolution or pooling: ``floor((n + 2p - k) / s) + 1`` (notebook 02).
 
     ``n`` input length, ``k`` window (kernel) length, ``s`` stride, ``p`` zeros added on
     *each* side.
@@ -45,7 +46,7 @@ def output_size(n: int, k: int, s: int = 1, p: int = 0) -> int:
 
 
 def padding_amounts(n: int, k: int, s: int = 1, padding: str = "valid") -> tuple[int, int]:
-    """Zeros added (before, after) along one axis by Keras' ``padding="valid"|"same"``.
+    """Zeros added (before, after) along one axis by Keras' ``padding="valid"|"same"`` (notebook 02).
 
     ``same`` makes ``ceil(n / s)`` outputs; when the padding needed is odd, TensorFlow puts
     the extra zero at the end (bottom/right).
@@ -59,7 +60,7 @@ def padding_amounts(n: int, k: int, s: int = 1, padding: str = "valid") -> tuple
 
 
 def keras_output_size(n: int, k: int, s: int = 1, padding: str = "valid") -> int:
-    """Output length a Keras ``Conv2D``/``MaxPooling2D`` layer produces along one axis."""
+    """Output length a Keras ``Conv2D``/``MaxPooling2D`` layer produces along one axis (notebook 02)."""
     before, after = padding_amounts(n, k, s, padding)
     return (n + before + after - k) // s + 1
 
@@ -100,8 +101,9 @@ def _prepare(image, kernel):
     return image, kernel, squeeze
 
 
-def pad_image(image, kernel_size, strides=1, padding="valid", value=0.0):
-    """The image with the zeros Keras would add for ``padding`` (a 2-D or 3-D array)."""
+def pad_image(image: np.ndarray, kernel_size: int | tuple[int, int], strides: int | tuple[int, int] = 1,
+              padding: str = "valid", value: float = 0.0) -> np.ndarray:
+    """The image with the zeros Keras would add for ``padding`` (a 2-D or 3-D array) (notebook 02)."""
     image = np.asarray(image)
     (kh, kw), (sh, sw) = _pair(kernel_size), _pair(strides)
     top, bottom = padding_amounts(image.shape[0], kh, sh, padding)
@@ -110,8 +112,9 @@ def pad_image(image, kernel_size, strides=1, padding="valid", value=0.0):
     return np.pad(image, widths, constant_values=value)
 
 
-def conv2d_loop(image, kernel, strides=1, padding="valid"):
-    """Cross-correlate ``image`` with ``kernel`` the slow, readable way (what Conv2D computes).
+def conv2d_loop(image: np.ndarray, kernel: np.ndarray, strides: int | tuple[int, int] = 1,
+                padding: str = "valid") -> np.ndarray:
+    """Cross-correlate ``image`` with ``kernel`` the slow, readable way (what Conv2D computes) (notebook 02).
 
     For every output position: cut out the window under the kernel, multiply element by
     element, add everything up. No bias, no activation. Returns (H', W') for a 2-D image and
@@ -132,16 +135,17 @@ def conv2d_loop(image, kernel, strides=1, padding="valid"):
     return out[:, :, 0] if squeeze else out
 
 
-def windows(image, window_size, strides=1):
-    """Every window of ``image`` at once: (H', W', kh, kw) or (H', W', C, kh, kw) -- a view, no copy."""
+def windows(image: np.ndarray, window_size: int | tuple[int, int], strides: int | tuple[int, int] = 1) -> np.ndarray:
+    """Every window of ``image`` at once: (H', W', kh, kw) or (H', W', C, kh, kw) -- a view, no copy (notebook 02)."""
     kh, kw = _pair(window_size)
     sh, sw = _pair(strides)
     view = np.lib.stride_tricks.sliding_window_view(np.asarray(image), (kh, kw), axis=(0, 1))
     return view[::sh, ::sw]
 
 
-def conv2d_vectorised(image, kernel, strides=1, padding="valid"):
-    """Same result as :func:`conv2d_loop`, computed for all windows in one ``einsum`` call."""
+def conv2d_vectorised(image: np.ndarray, kernel: np.ndarray, strides: int | tuple[int, int] = 1,
+                      padding: str = "valid") -> np.ndarray:
+    """Same result as :func:`conv2d_loop`, computed for all windows in one ``einsum`` call (notebook 02)."""
     image, kernel, squeeze = _prepare(image, kernel)
     kh, kw = kernel.shape[:2]
     padded = pad_image(image, (kh, kw), strides, padding)
@@ -149,8 +153,9 @@ def conv2d_vectorised(image, kernel, strides=1, padding="valid"):
     return out[:, :, 0] if squeeze else out
 
 
-def convolve2d(image, kernel, strides=1, padding="valid"):
-    """True (textbook) convolution: the kernel is flipped left-right and up-down first.
+def convolve2d(image: np.ndarray, kernel: np.ndarray, strides: int | tuple[int, int] = 1,
+               padding: str = "valid") -> np.ndarray:
+    """True (textbook) convolution: the kernel is flipped left-right and up-down first (notebook 02).
 
     It equals :func:`conv2d_vectorised` only for symmetric kernels. A network learns its
     kernels, so it does not matter which of the two it computes -- it learns the flipped one.
@@ -159,15 +164,16 @@ def convolve2d(image, kernel, strides=1, padding="valid"):
     return conv2d_vectorised(image, kernel[::-1, ::-1], strides, padding)
 
 
-def relu(x):
-    """max(x, 0), element by element: negative responses become 0."""
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0), element by element: negative responses become 0 (notebook 02)."""
     return np.maximum(np.asarray(x), 0)
 
 
 # --- pooling ------------------------------------------------------------------------------
 
-def pool2d(x, pool_size=2, strides=None, padding="valid", mode="max"):
-    """Max or average pooling of a (H, W) or (H, W, C) array, as Keras' pooling layers do it.
+def pool2d(x: np.ndarray, pool_size: int | tuple[int, int] = 2, strides: int | tuple[int, int] | None = None,
+           padding: str = "valid", mode: str = "max") -> np.ndarray:
+    """Max or average pooling of a (H, W) or (H, W, C) array, as Keras' pooling layers do it (notebook 02).
 
     ``strides`` defaults to ``pool_size`` (windows side by side, no overlap). With
     ``padding="same"`` the padded cells never win a max and are left out of an average.
@@ -184,13 +190,15 @@ def pool2d(x, pool_size=2, strides=None, padding="valid", mode="max"):
     return np.nanmean(windows(padded, (ph, pw), strides), axis=(-2, -1))
 
 
-def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
-    """Keep the strongest response in each window (``keras.layers.MaxPooling2D``)."""
+def max_pool2d(x: np.ndarray, pool_size: int | tuple[int, int] = 2, strides: int | tuple[int, int] | None = None,
+               padding: str = "valid") -> np.ndarray:
+    """Keep the strongest response in each window (``keras.layers.MaxPooling2D``) (notebook 02)."""
     return pool2d(x, pool_size, strides, padding, "max")
 
 
-def average_pool2d(x, pool_size=2, strides=None, padding="valid"):
-    """Keep the mean response of each window (``keras.layers.AveragePooling2D``)."""
+def average_pool2d(x: np.ndarray, pool_size: int | tuple[int, int] = 2,
+                   strides: int | tuple[int, int] | None = None, padding: str = "valid") -> np.ndarray:
+    """Keep the mean response of each window (``keras.layers.AveragePooling2D``) (notebook 02)."""
     return pool2d(x, pool_size, strides, padding, "average")
 
 
@@ -198,15 +206,15 @@ def average_pool2d(x, pool_size=2, strides=None, padding="valid"):
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    """What one unit after a layer sees of the input image."""
+    """What one unit after a layer sees of the input image (notebook 02)."""
 
     layer: str
     size: int  # pixels across seen by one unit
     jump: int  # input pixels between two neighbouring units (product of the strides)
 
 
-def receptive_fields(layers) -> list[ReceptiveField]:
-    """Receptive field after each ``(name, kernel_size, stride)`` layer of a stack.
+def receptive_fields(layers: Iterable[tuple[str, int, int]]) -> list[ReceptiveField]:
+    """Receptive field after each ``(name, kernel_size, stride)`` layer of a stack (notebook 02).
 
     Each layer adds ``(k - 1) * jump`` pixels to what one unit sees, where ``jump`` is how far
     apart (in input pixels) the units of the previous layer are.
@@ -242,15 +250,15 @@ KERNEL_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def to_grayscale(rgb):
-    """Luminance of an (H, W, 3) RGB array (ITU-R BT.601 weights, as tf.image.rgb_to_grayscale)."""
+def to_grayscale(rgb: np.ndarray) -> np.ndarray:
+    """Luminance of an (H, W, 3) RGB array (ITU-R BT.601 weights, as tf.image.rgb_to_grayscale) (notebook 02)."""
     rgb = np.asarray(rgb, dtype=np.float64)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"Expected an (H, W, 3) RGB image, got shape {rgb.shape}.")
     return rgb @ np.array([0.2989, 0.5870, 0.1140])
 
 
-def busiest_window(gray, size):
+def busiest_window(gray: np.ndarray, size: int) -> tuple[int, int]:
     """(top, left) of the ``size`` x ``size`` square of a grayscale image with the most edges.
 
     Notebook 02 uses it to zoom in on a part of the photo where a kernel has something to find

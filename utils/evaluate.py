@@ -48,7 +48,7 @@ def confusion_matrix(labels: ArrayLike, dog_probabilities: ArrayLike, threshold:
 
 @dataclass
 class Evaluation:
-    """Predictions of one model on one split, with the scores computed from them."""
+    """Predictions of one model on one split, with the scores computed from them (notebook 03)."""
 
     frame: pd.DataFrame  # the split's manifest rows, plus p_dog, predicted, correct, confidence_wrong
 
@@ -72,7 +72,8 @@ class Evaluation:
 
 
 def with_predictions(frame: pd.DataFrame, dog_probabilities: ArrayLike) -> pd.DataFrame:
-    """``frame`` plus P(dog), the predicted label, whether it is right, and how sure a wrong answer was."""
+    """``frame`` plus P(dog), the predicted label, whether it is right, and how sure a wrong answer was
+    (notebook 03)."""
     frame = frame.copy()
     frame["p_dog"] = np.asarray(dog_probabilities, dtype="float64")
     frame["predicted"] = (frame["p_dog"] > THRESHOLD).astype(int)

@@ -8,8 +8,12 @@ readable; Keras then prints one line per epoch (``verbose=2``), not one per step
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any, Iterable
 
 from utils.config import headless
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def keras_verbose() -> int:
@@ -17,7 +21,7 @@ def keras_verbose() -> int:
     return 2 if headless() else 1
 
 
-def progress(iterable=None, **kwargs):
+def progress(iterable: Iterable | None = None, **kwargs: Any) -> tqdm:
     """``tqdm(iterable, **kwargs)``, as a widget in notebooks and as quiet text when headless."""
     if headless():
         from tqdm import tqdm

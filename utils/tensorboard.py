@@ -22,12 +22,16 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
+
 import numpy as np
 import pandas as pd
 
 from utils import config
 from utils.config import headless
+
+if TYPE_CHECKING:
+    from tensorboard.manager import TensorBoardInfo
 
 
 BINARY_VARIABLE = config.TENSORBOARD_BINARY_VARIABLE
@@ -39,7 +43,7 @@ _started: dict[int, int] = {}
 
 
 def tensorboard_binary() -> str | None:
-    """The ``tensorboard`` program to run: $TENSORBOARD_BINARY, on PATH, or beside this Python."""
+    """The ``tensorboard`` program to run: $TENSORBOARD_BINARY, on PATH, or beside this Python (notebook 07)."""
     explicit = config.tensorboard_binary_setting()
     if explicit:
         return explicit
@@ -51,7 +55,7 @@ def tensorboard_binary() -> str | None:
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
+    """A TCP port nobody listens on right now (notebook 07)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -80,7 +84,7 @@ def _info_file(pid: int) -> Path:
 
 
 def forget_dead_servers() -> int:
-    """Remove records of TensorBoard servers that are no longer running; return how many."""
+    """Remove records of TensorBoard servers that are no longer running; return how many (notebook 07)."""
     from tensorboard import manager
 
     removed = 0
@@ -102,7 +106,8 @@ def list_tensorboards() -> list:
     return manager.get_all()
 
 
-def start_tensorboard(logdir: Path | str | None = None, port: int | None = None, height: int = 800, timeout: float = START_TIMEOUT_SECONDS):
+def start_tensorboard(logdir: Path | str | None = None, port: int | None = None, height: int = 800,
+                      timeout: float = START_TIMEOUT_SECONDS) -> TensorBoardInfo | None:
     """Start TensorBoard on ``logdir`` (default ``logs/``) and show it in the notebook.
 
     Returns the server's ``TensorBoardInfo`` (``.port``, ``.pid``), or None when no server
@@ -168,7 +173,7 @@ def _terminate(pid: int) -> bool:
 
 
 def stop_tensorboard(port: int | None = None, *, everything: bool = False) -> list[int]:
-    """Stop TensorBoard servers and remove their records; return the ports stopped.
+    """Stop TensorBoard servers and remove their records; return the ports stopped (notebook 07).
 
     By default stops the servers this kernel started (``port`` picks one of them).
     ``everything=True`` stops every server listed by :func:`list_tensorboards`.
@@ -218,7 +223,7 @@ def _accumulator(folder: Path):
 
 
 def read_run_scalars(run_dir: Path | str) -> pd.DataFrame:
-    """Every scalar of one run as a tidy table: run, split, tag, step, value, wall_time."""
+    """Every scalar of one run as a tidy table: run, split, tag, step, value, wall_time (notebook 07)."""
     from tensorboard.util import tensor_util
 
     run_dir = Path(run_dir)
@@ -243,7 +248,7 @@ def read_run_scalars(run_dir: Path | str) -> pd.DataFrame:
 
 
 def read_scalars(logs_dir: Path | str | None = None, runs: Iterable[str] | None = None) -> pd.DataFrame:
-    """The scalars of every run (or of ``runs``) under ``logs_dir`` in one tidy DataFrame."""
+    """The scalars of every run (or of ``runs``) under ``logs_dir`` in one tidy DataFrame (notebook 07)."""
     root = Path(logs_dir) if logs_dir is not None else config.logs_dir()
     if runs is None:
         runs = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
@@ -255,7 +260,7 @@ def read_scalars(logs_dir: Path | str | None = None, runs: Iterable[str] | None 
 
 
 def epoch_metrics(scalars: pd.DataFrame) -> pd.DataFrame:
-    """Per-epoch metrics laid out like Keras' history: run, epoch, loss, accuracy, val_loss, ...
+    """Per-epoch metrics laid out like Keras' history: run, epoch, loss, accuracy, val_loss, .. (notebook 07).
 
     The Keras callback names epoch scalars ``epoch_<metric>``; validation ones go to
     the ``validation`` folder and become ``val_<metric>`` here, as in ``history.csv``.
@@ -272,7 +277,7 @@ def epoch_metrics(scalars: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_hparams(run_dir: Path | str) -> dict:
-    """The hyperparameters a run logged with ``hp.hparams`` (the HParams dashboard's data)."""
+    """The hyperparameters a run logged with ``hp.hparams`` (the HParams dashboard's data) (notebook 07)."""
     from tensorboard.plugins.hparams import metadata
 
     run_dir = Path(run_dir)

@@ -18,7 +18,7 @@ def _diagonal_images(n: int = 12) -> tuple[np.ndarray, np.ndarray]:
 
 @exercise("02.1")
 def diagonal_kernel(kernel: Any) -> tuple[bool, str, str]:
-    """A 3x3 kernel that answers "\\" edges, not "/" ones, and gives 0 on flat areas."""
+    """A 3x3 kernel that answers "\\" edges, not "/" ones, and gives 0 on flat areas (notebook 02)."""
     kernel = np.asarray(kernel, dtype=float)
     if kernel.shape != (3, 3):
         return False, f"the kernel has shape {kernel.shape}; make it a 3x3 array.", ""
@@ -48,7 +48,7 @@ def _expected_shapes() -> list[tuple[int, ...]]:
 
 @exercise("02.2")
 def layer_shapes(shapes: Any) -> tuple[bool, str]:
-    """The five output shapes of the exercise's stack, worked out by hand (channels last, no batch)."""
+    """The five output shapes of the exercise's stack, worked out by hand (channels last, no batch) (notebook 02)."""
     names = ["Conv2D(32, 3)", "MaxPooling2D(2)", "Conv2D(64, 5, strides=2, 'same')", "MaxPooling2D(3)", "Flatten"]
     shapes = [tuple(int(d) for d in s) if isinstance(s, (tuple, list)) else (int(s),) for s in shapes]
     if len(shapes) != 5:
@@ -81,7 +81,8 @@ def _best_pooling(gray: np.ndarray, similarities: dict[str, float] | None = None
 
 @exercise("02.3")
 def shift_tolerance(gray: Any, most_similar: str) -> tuple[bool, str, str]:
-    """Which pooling ("max 4x4", "average 4x4", "max 2x2" or "average 2x2") changes least under a 2-pixel shift."""
+    """Which pooling ("max 4x4", "average 4x4", "max 2x2" or "average 2x2") changes least under a 2-pixel shift
+    (notebook 02)."""
     similarities = _shift_similarities(np.asarray(gray, dtype=float))
     best = _best_pooling(gray, similarities)
     answer = " ".join(str(most_similar).lower().replace("×", "x").split())

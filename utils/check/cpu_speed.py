@@ -13,7 +13,7 @@ def _resolution(answer: Any) -> str:
 
 @exercise("09.1")
 def largest_time_share(resolution: Any, costs: Any) -> tuple[bool, str]:
-    """The input resolution whose layers take the largest share of the time in ``costs`` (layer_costs)."""
+    """The input resolution whose layers take the largest share of the time in ``costs`` (layer_costs) (notebook 09)."""
     from utils.models.cost import by_resolution
 
     shares = by_resolution(costs)["share of time"]
@@ -22,7 +22,8 @@ def largest_time_share(resolution: Any, costs: Any) -> tuple[bool, str]:
 
 @exercise("09.2")
 def largest_batch_gain(resolution: Any, costs_64: Any, costs_128: Any) -> tuple[bool, str]:
-    """The resolution whose layers gain most GFLOP/s from a batch of 64 to 128 (two layer_costs tables)."""
+    """The resolution whose layers gain most GFLOP/s from a batch of 64 to 128 (two layer_costs tables)
+    (notebook 09)."""
     def speed(costs, batch):
         groups = costs.groupby("resolution")
         return 3 * groups["MFLOPs"].sum() * batch / groups["ms"].sum()
@@ -35,7 +36,7 @@ def largest_batch_gain(resolution: Any, costs_64: Any, costs_128: Any) -> tuple[
 
 @exercise("09.3")
 def two_convs_variant(variant: Any) -> tuple[bool, str]:
-    """``deeper`` with two convolutions in every block, for 30 epochs."""
+    """``deeper`` with two convolutions in every block, for 30 epochs (notebook 09)."""
     convs = variant.options.get("convs_per_block")
     if variant.name != "deeper" and not str(variant.name).startswith("deeper"):
         return False, "start from the `deeper` variant."

@@ -10,7 +10,7 @@ BYTES_FLOAT32 = 4
 
 @exercise("01.1")
 def duplicate_copy(report_field: str, same_split: bool) -> tuple[bool, str]:
-    """Where a renamed copy of a training image shows up, and whether both copies share a split."""
+    """Where a renamed copy of a training image shows up, and whether both copies share a split (notebook 01)."""
     field = str(report_field).strip().lower().removeprefix("report.")
     if field != "duplicates":
         return False, ("which of the report's lists groups files with identical content? Print `report` "
@@ -22,7 +22,8 @@ def duplicate_copy(report_field: str, same_split: bool) -> tuple[bool, str]:
 
 @exercise("01.2")
 def reseeded_split(first: Any, second: Any) -> tuple[bool, str, str]:
-    """Two splits of the same labelled images with different seeds: other validation images, still balanced."""
+    """Two splits of the same labelled images with different seeds: other validation images, still balanced
+    (notebook 01)."""
     valid = [set(f.loc[f["split"] == "validation", "path"]) for f in (first, second)]
     if valid[0] == valid[1]:
         return False, ("both frames have the same validation images: pass a different `seed=` to "
@@ -37,7 +38,7 @@ def reseeded_split(first: Any, second: Any) -> tuple[bool, str, str]:
 
 @exercise("01.3")
 def loader_memory_gb(answer: float) -> tuple[bool, str]:
-    """Memory in GB (or GiB) for 25,000 colour images of 224x224 as the seed loader stores them."""
+    """Memory in GB (or GiB) for 25,000 colour images of 224x224 as the seed loader stores them (notebook 01)."""
     values = 25_000 * 224 * 224 * 3
     if close(answer, values * BYTES_FLOAT32 / 1e9) or close(answer, values * BYTES_FLOAT32 / 2**30):
         return True, ""

@@ -12,7 +12,7 @@ MISTAKE_GROUPS = ("small or hidden", "context", "ambiguous", "several or none")
 
 @exercise("06.1")
 def other_class_heatmap(model: Any, image: Any, layer_name: str, heatmap: Any) -> tuple[bool, str]:
-    """The Grad-CAM heatmap of class 0 (cat) for a dog image, on ``layer_name``."""
+    """The Grad-CAM heatmap of class 0 (cat) for a dog image, on ``layer_name`` (notebook 06)."""
     from utils.explain import grad_cam
 
     heatmap = np.asarray(heatmap, dtype=float)
@@ -29,7 +29,7 @@ def other_class_heatmap(model: Any, image: Any, layer_name: str, heatmap: Any) -
 
 @exercise("06.2")
 def earlier_layer_heatmap(model: Any, layer_name: str, heatmap: Any, later_layer: str) -> tuple[bool, str, str]:
-    """A Grad-CAM heatmap on an earlier layer than ``later_layer``: a finer grid."""
+    """A Grad-CAM heatmap on an earlier layer than ``later_layer``: a finer grid (notebook 06)."""
     heatmap = np.asarray(heatmap)
     grid = tuple(model.get_layer(layer_name).output.shape[1:3])
     later = tuple(model.get_layer(later_layer).output.shape[1:3])
@@ -42,7 +42,7 @@ def earlier_layer_heatmap(model: Any, layer_name: str, heatmap: Any, later_layer
 
 @exercise("06.3")
 def flipped_prediction(model: Any, image: Any, p_dog_flipped: float) -> tuple[bool, str]:
-    """P(dog) of ``image`` flipped left to right."""
+    """P(dog) of ``image`` flipped left to right (notebook 06)."""
     from utils.predict import dog_probability
 
     expected = float(dog_probability(model, np.asarray(image)[None, :, ::-1])[0])
@@ -56,7 +56,7 @@ def flipped_prediction(model: Any, image: Any, p_dog_flipped: float) -> tuple[bo
 
 @exercise("06.4")
 def mistake_groups(groups: dict, mistakes: Any) -> tuple[bool, str, str]:
-    """The surest mistakes sorted into the four groups of "Study the mistakes" (counts per group)."""
+    """The surest mistakes sorted into the four groups of "Study the mistakes" (counts per group) (notebook 06)."""
     unknown = sorted(set(groups) - set(MISTAKE_GROUPS))
     if unknown:
         return False, f"use the group names {', '.join(repr(g) for g in MISTAKE_GROUPS)} (not {unknown}).", ""

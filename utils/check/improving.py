@@ -10,7 +10,7 @@ from utils.check._report import close, exercise
 
 @exercise("04.1")
 def gap_cnn_at_96(flops_ratio: float, params_ratio: float) -> tuple[bool, str]:
-    """FLOPs and parameters of gap_cnn at 96x96, each as a ratio to the same network at 64x64."""
+    """FLOPs and parameters of gap_cnn at 96x96, each as a ratio to the same network at 64x64 (notebook 04)."""
     if not close(flops_ratio, (96 / 64) ** 2, rel=0.05):
         return False, "the convolutions' FLOPs grow with the number of pixels each map has."
     if not close(params_ratio, 1.0, rel=0.001):
@@ -20,7 +20,7 @@ def gap_cnn_at_96(flops_ratio: float, params_ratio: float) -> tuple[bool, str]:
 
 @exercise("04.2")
 def augmentation_without_rotation(augmentation: Any) -> tuple[bool, str]:
-    """``make_augmentation`` rewritten without RandomRotation, every other layer and setting kept."""
+    """``make_augmentation`` rewritten without RandomRotation, every other layer and setting kept (notebook 04)."""
     from utils.models.registry import augmentation_layers
 
     def settings(layers):
@@ -40,7 +40,7 @@ def augmentation_without_rotation(augmentation: Any) -> tuple[bool, str]:
 
 @exercise("04.3")
 def train_command(command: str) -> tuple[bool, str]:
-    """The command line that trains the baseline for 3 epochs."""
+    """The command line that trains the baseline for 3 epochs (notebook 04)."""
     words = shlex.split(str(command))
     if words[:3] != ["python", "-m", "utils.train"] and words[1:3] != ["-m", "utils.train"]:
         return False, "the command starts `python -m utils.train` (run from the project's folder)."
@@ -58,7 +58,7 @@ def train_command(command: str) -> tuple[bool, str]:
 
 @exercise("04.4")
 def warmup_schedule(schedule: Any, steps_per_epoch: int) -> tuple[bool, str]:
-    """A 10-epoch schedule: linear warm-up to 2e-3 over the first epoch, then cosine decay to 0."""
+    """A 10-epoch schedule: linear warm-up to 2e-3 over the first epoch, then cosine decay to 0 (notebook 04)."""
     at = lambda step: float(schedule(step))  # noqa: E731
     total, warmup, peak = 10 * steps_per_epoch, steps_per_epoch, 2e-3
     if not close(at(warmup), peak, rel=0.02):

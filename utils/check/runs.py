@@ -15,7 +15,7 @@ ARCHIVE_CHOICES = {
 
 @exercise("07.1")
 def run_filter(regex: str, ranking: Any) -> tuple[bool, str]:
-    """A TensorBoard run filter that shows only the validation curves of the two best-ranked runs."""
+    """A TensorBoard run filter that shows only the validation curves of the two best-ranked runs (notebook 07)."""
     try:
         pattern = re.compile(str(regex))
     except re.error as error:
@@ -32,7 +32,7 @@ def run_filter(regex: str, ranking: Any) -> tuple[bool, str]:
 
 @exercise("07.2")
 def accuracy_winner(run: str, ranking: Any) -> tuple[bool, str]:
-    """The run with the highest best validation accuracy."""
+    """The run with the highest best validation accuracy (notebook 07)."""
     best = ranking.sort_values("best_val_accuracy", ascending=False, kind="stable")
     top = set(best.loc[best["best_val_accuracy"] == best["best_val_accuracy"].iloc[0], "run"])
     return str(run) in top, "sort the ranking by best_val_accuracy, highest first."
@@ -40,7 +40,7 @@ def accuracy_winner(run: str, ranking: Any) -> tuple[bool, str]:
 
 @exercise("07.3")
 def best_epoch_and_gap(run: str, epoch: int, gap: float, metrics: Any) -> tuple[bool, str]:
-    """The epoch of the lowest validation loss of ``run``, and val_loss - loss at its last epoch."""
+    """The epoch of the lowest validation loss of ``run``, and val_loss - loss at its last epoch (notebook 07)."""
     history = metrics[metrics["run"] == run].set_index("epoch").sort_index()
     if history.empty:
         return False, f"no epochs for run {run!r} in `metrics`: copy the name from the ranked table."
@@ -54,5 +54,5 @@ def best_epoch_and_gap(run: str, epoch: int, gap: float, metrics: Any) -> tuple[
 
 @exercise("07.4")
 def archived(choice: str) -> tuple[bool, str]:
-    """Multiple choice: what TensorBoard shows after archiving a run (see ARCHIVE_CHOICES)."""
+    """Multiple choice: what TensorBoard shows after archiving a run (see ARCHIVE_CHOICES) (notebook 07)."""
     return same_choice(choice, "b"), "archive_run moves the folder; TensorBoard re-scans logs/ and names runs by path."

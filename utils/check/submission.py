@@ -11,7 +11,7 @@ from utils.check._report import close, exercise
 
 @exercise("08.1")
 def constant_log_loss(answer: float) -> tuple[bool, str, str]:
-    """The log loss of answering P(dog) = 0.5 for every image."""
+    """The log loss of answering P(dog) = 0.5 for every image (notebook 08)."""
     if close(answer, math.log(2), rel=0.001):
         return True, "", "Any model worth submitting must beat it."
     if close(answer, math.log2(2), rel=0.001) or close(answer, math.log10(2), rel=0.001):
@@ -21,7 +21,7 @@ def constant_log_loss(answer: float) -> tuple[bool, str, str]:
 
 @exercise("08.2")
 def three_views(p_three: Any, p_two: Any) -> tuple[bool, str, str]:
-    """P(dog) averaged over image, mirror and a 90% central zoom, one value per validation image."""
+    """P(dog) averaged over image, mirror and a 90% central zoom, one value per validation image (notebook 08)."""
     p_three, p_two = np.asarray(p_three, dtype=float).ravel(), np.asarray(p_two, dtype=float).ravel()
     if p_three.shape != p_two.shape:
         return False, f"one P(dog) per validation image: {len(p_two)} values, in the same order (you have {len(p_three)}).", ""
@@ -36,5 +36,5 @@ def three_views(p_three: Any, p_two: Any) -> tuple[bool, str, str]:
 
 @exercise("08.3")
 def bad_file_name_exit_code(code: int) -> tuple[bool, str]:
-    """The exit code of ``python -m utils.submit`` when an image is named ``cat.jpg``."""
+    """The exit code of ``python -m utils.submit`` when an image is named ``cat.jpg`` (notebook 08)."""
     return int(code) == 2, "run the command and print its return code (echo $? in a terminal)."

@@ -12,7 +12,7 @@ HEAD_FIRST_CHOICES = {
 
 @exercise("05.1")
 def efficientnet_weights(file_name: str, changes_pixel_range: bool) -> tuple[bool, str]:
-    """The no-top weights file EfficientNetB0 at 224 needs, and whether its preprocess_input rescales."""
+    """The no-top weights file EfficientNetB0 at 224 needs, and whether its preprocess_input rescales (notebook 05)."""
     from utils.models.transfer import imagenet_weights_file
 
     if str(file_name).strip() != imagenet_weights_file("EfficientNetB0", 224)[0]:
@@ -25,13 +25,14 @@ def efficientnet_weights(file_name: str, changes_pixel_range: bool) -> tuple[boo
 
 @exercise("05.2")
 def head_first(choice: str) -> tuple[bool, str]:
-    """Multiple choice: why the head is trained before fine-tuning (see HEAD_FIRST_CHOICES)."""
+    """Multiple choice: why the head is trained before fine-tuning (see HEAD_FIRST_CHOICES) (notebook 05)."""
     return same_choice(choice, "b"), "think about the gradients that reach the unfrozen layers in the first steps."
 
 
 @exercise("05.3")
 def forward_passes(without_cache: int, with_cache: int) -> tuple[bool, str, str]:
-    """Passes through MobileNetV2 to train the head 20 epochs on 3,200 images, without and with the cache."""
+    """Passes through MobileNetV2 to train the head 20 epochs on 3,200 images, without and with the cache
+    (notebook 05)."""
     train, validation, epochs = 3_200, 800, 20
     if (int(without_cache), int(with_cache)) == (epochs * train, train):
         return True, "", "Counting the 800 validation images evaluated after each epoch too is also right."

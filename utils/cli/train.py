@@ -13,8 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from utils import config
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,8 +54,8 @@ def _interrupted_run(since: float) -> str | None:
     return max(fresh, key=lambda p: p.stat().st_mtime).name if fresh else None
 
 
-def runs_table():
-    """The runs under logs/ with a ``status`` column: finished, or UNFINISHED."""
+def runs_table() -> pd.DataFrame:
+    """The runs under logs/ with a ``status`` column: finished, or UNFINISHED (notebook 04)."""
     from utils.runs import list_runs
 
     table = list_runs(include_unfinished=True).drop(columns=["hparams"], errors="ignore")

@@ -21,8 +21,12 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
 
 from utils.progress import progress
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 RECORD = ".extracted"
 SKIPPED_PREFIXES = ("__MACOSX/",)
@@ -32,8 +36,8 @@ RATIO_CHECKED_ABOVE = 16 * 2**20  # small members (a CSV of zeros) may compress 
 LOCK_TIMEOUT_SECONDS = 3600
 
 
-def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS):
-    """A lock on ``path`` (a ``.lock`` file) shared by every process of this machine (``filelock``)."""
+def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> FileLock:
+    """A lock on ``path`` (a ``.lock`` file) shared by every process of this machine (``filelock``) (notebook 01)."""
     from filelock import FileLock
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -41,18 +45,18 @@ def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS):
 
 
 class ArchiveError(ValueError):
-    """The archive cannot be used; the message says why and what to do."""
+    """The archive cannot be used; the message says why and what to do (notebook 01)."""
 
 
 def unsafe_member(name: str) -> bool:
-    """True for a member name that would land outside the target folder."""
+    """True for a member name that would land outside the target folder (notebook 01)."""
     posix = PurePosixPath(name.replace("\\", "/"))
     windows = PureWindowsPath(name)
     return posix.is_absolute() or bool(windows.drive) or windows.root != "" or ".." in posix.parts
 
 
 def list_members(archive: Path) -> list[zipfile.ZipInfo]:
-    """The archive's file members, after checking that the archive is readable and safe."""
+    """The archive's file members, after checking that the archive is readable and safe (notebook 01)."""
     archive = Path(archive)
     if not archive.is_file():
         raise ArchiveError(f"{archive.name}: no such file.")
@@ -78,7 +82,7 @@ def list_members(archive: Path) -> list[zipfile.ZipInfo]:
 
 
 def check_sizes(archive: Path, files: list[zipfile.ZipInfo]) -> None:
-    """Refuse an archive that would unpack to too much (in all, or per byte packed)."""
+    """Refuse an archive that would unpack to too much (in all, or per byte packed) (notebook 01)."""
     total = sum(i.file_size for i in files)
     if total > MAX_UNPACKED_BYTES:
         raise ArchiveError(
@@ -108,7 +112,7 @@ def _current(record: Path, fingerprint: dict) -> bool:
 
 
 def extract(archive: Path, target: Path) -> Path:
-    """Extract ``archive`` into ``target`` (once) and return ``target``."""
+    """Extract ``archive`` into ``target`` (once) and return ``target`` (notebook 01)."""
     archive, target = Path(archive), Path(target)
     members = list_members(archive)
     fingerprint = _fingerprint(archive, len(members))

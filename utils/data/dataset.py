@@ -13,42 +13,39 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
 from utils.config import get_profile, LABEL_NAMES, Profile
 from utils import config
-from utils.data.archives import extract, file_lock
+from utils.data.archives import file_lock
+from utils.data.files import index_files, materialise
 from utils.data.images import ImageCheck, inspect_images
 from utils.data.sources import DataNotFound, DataSource, locate_data
 from utils.data.splits import split_labelled
 
-KAGGLE_NAME = re.compile(r"^(cat|dog)\.\d+\.jpe?g$", re.IGNORECASE)
-TEST_NAME = re.compile(r"^(\d+)\.jpe?g$", re.IGNORECASE)
-CLASS_FOLDERS = {"cat": 0, "cats": 0, "dog": 1, "dogs": 1}
-NOT_DATA = {".extracted", ".ds_store", "thumbs.db", "sample_submission.csv", "readme.md", "license.txt"}
 MANIFEST_COLUMNS = ["path", "label", "split", "id", "width", "height", "sha256"]
 
 
 class NoLabelledImages(ValueError):
-    """The data holds no image whose name or folder says cat or dog."""
+    """The data holds no image whose name or folder says cat or dog (notebook 01)."""
 
 
 class OneClassOnly(NoLabelledImages):
-    """The labelled images are all cats or all dogs: nothing to learn, a meaningless accuracy."""
+    """The labelled images are all cats or all dogs: nothing to learn, a meaningless accuracy (notebook 01)."""
 
 
 LOCK_NAME = ".dataset.lock"
 CHECK_COLUMNS = ["path", "ok", "reason", "width", "height", "sha256", "size", "mtime"]
 
 
-def write_atomically(target: Path, write) -> None:
-    """``write(temporary path)``, then rename it to ``target``: never a partial file."""
+def write_atomically(target: Path, write: Callable[[Path], object]) -> None:
+    """``write(temporary path)``, then rename it to ``target``: never a partial file (notebook 01)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
@@ -61,7 +58,7 @@ def write_atomically(target: Path, write) -> None:
 
 @dataclass
 class DatasetReport:
-    """What prepare_dataset found and wrote."""
+    """What prepare_dataset found and wrote (notebook 01)."""
 
     source: DataSource
     profile: Profile
@@ -79,60 +76,6 @@ class DatasetReport:
 def manifest_path(profile: Profile | str | None = None, data_dir: Path | None = None) -> Path:
     profile = get_profile(profile)
     return Path(data_dir or config.data_dir()) / f"manifest-{profile.name}.csv"
-
-
-def role_of(path: Path) -> tuple[str, int, int]:
-    """('labelled', label, -1), ('test', -1, id) or ('unrecognised', -1, -1) from a file's name and folder."""
-    if KAGGLE_NAME.match(path.name):
-        return "labelled", 0 if path.name.lower().startswith("cat") else 1, -1
-    if path.suffix.lower() in (".jpg", ".jpeg") and path.parent.name.lower() in CLASS_FOLDERS:
-        return "labelled", CLASS_FOLDERS[path.parent.name.lower()], -1
-    test = TEST_NAME.match(path.name)
-    if test and path.parent.name.lower() == "test":
-        return "test", -1, int(test[1])
-    return "unrecognised", -1, -1
-
-
-def materialise(source: DataSource, data_dir: Path, say=print) -> list[Path]:
-    """Extract the source's archives (and archives inside them) under data/extracted/; return image folders."""
-    roots, pending = [], [(item, "") for item in source.items]
-    while pending:
-        item, prefix = pending.pop(0)
-        if item.is_dir():
-            roots.append(item)
-            continue
-        # An archive inside another one gets its own folder (competition-train/), never the
-        # folder of a train.zip given directly: the two would replace each other on every run.
-        target = data_dir / "extracted" / f"{prefix}{item.stem.lower()}"
-        marker = target / ".extracted"
-        before = marker.read_bytes() if marker.is_file() else None
-        extract(item, target)
-        already = before is not None and before == marker.read_bytes()
-        say(f"{'Already extracted' if already else 'Extracted'} {item.name} -> {config.relative(target)}/")
-        inner = sorted(p for p in target.rglob("*.zip"))
-        pending.extend((p, f"{target.name}-") for p in inner)
-        if not inner:
-            roots.append(target)
-        elif any(p.suffix.lower() != ".zip" and p.name != ".extracted" and p.is_file()
-                 and p.suffix.lower() != ".csv" for p in target.rglob("*")):
-            roots.append(target)
-        for csv in target.rglob("sample_submission.csv"):
-            source.sample_submission = source.sample_submission or csv
-    return roots
-
-
-def index_files(roots: list[Path]) -> pd.DataFrame:
-    """Every file under the image folders with its role (labelled / test / unrecognised)."""
-    rows = []
-    for root in roots:
-        for path in sorted(root.rglob("*")):
-            if not path.is_file() or path.name.lower() in NOT_DATA or path.suffix.lower() == ".zip":
-                continue
-            if any(part.startswith(".") or part == "__MACOSX" for part in path.relative_to(root).parts):
-                continue
-            role, label, test_id = role_of(path)
-            rows.append({"filepath": str(path), "role": role, "label": label, "id": test_id})
-    return pd.DataFrame(rows, columns=["filepath", "role", "label", "id"])
 
 
 def _checks_with_cache(files: list[Path], data_dir: Path) -> list[ImageCheck]:
@@ -184,9 +127,9 @@ def prepare_dataset(
     profile: Profile | str | None = None,
     data_dir: Path | None = None,
     source: DataSource | None = None,
-    say=print,
+    say: Callable[[str], object] = print,
 ) -> DatasetReport:
-    """Find the data, extract it, check every image, split it and write the manifest.
+    """Find the data, extract it, check every image, split it and write the manifest (notebook 01).
 
     Safe to run again: archives already extracted and images already checked are not redone.
     Safe to run twice at once in one home: the second waits for the first (a file lock).
@@ -288,7 +231,7 @@ def summary_path(profile: Profile | str | None = None, data_dir: Path | None = N
 
 
 def source_changed(profile: Profile | str | None = None, data_dir: Path | None = None) -> str | None:
-    """Why the manifest was built from other data than the data found now, or None.
+    """Why the manifest was built from other data than the data found now, or None (notebook 01).
 
     Only local sources are looked at (``CATSDOGS_DATA``, ``data/raw/``): nothing is downloaded.
     A ``CATSDOGS_DATA`` that points at nothing usable raises its clear ``DataNotFound``.
@@ -315,7 +258,7 @@ def source_changed(profile: Profile | str | None = None, data_dir: Path | None =
 
 def load_manifest(profile: Profile | str | None = None, data_dir: Path | None = None) -> pd.DataFrame:
     """The manifest of the run profile, built first (prepare_dataset) when missing, stale or made
-    from other data than the data found now (e.g. ``CATSDOGS_DATA`` changed)."""
+    from other data than the data found now (e.g. ``CATSDOGS_DATA`` changed) (notebook 01)."""
     data_dir = Path(data_dir or config.data_dir()).resolve()
     target = manifest_path(profile, data_dir)
     if target.is_file():

@@ -18,7 +18,7 @@ CHUNK = 1 << 20
 
 
 class DownloadError(RuntimeError):
-    """The download failed; the message says why and what to do."""
+    """The download failed; the message says why and what to do (notebook 01)."""
 
 
 def sha256_of(path: Path) -> str:
@@ -30,7 +30,7 @@ def sha256_of(path: Path) -> str:
 
 
 def download(url: str, target: Path, sha256: str | None = None, timeout: float = 30.0) -> Path:
-    """Download ``url`` to ``target`` (resuming a ``.part`` file) and return ``target``.
+    """Download ``url`` to ``target`` (resuming a ``.part`` file) and return ``target`` (notebook 01).
 
     An existing ``target`` is kept as it is (checked against ``sha256`` when given).
     """

@@ -42,7 +42,7 @@ class ImageCheck:
 
 
 def inspect_image(path: Path | str) -> ImageCheck:
-    """Decode one file fully and say whether it is a usable JPEG (and its size and hash)."""
+    """Decode one file fully and say whether it is a usable JPEG (and its size and hash) (notebook 01)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -70,6 +70,6 @@ def inspect_image(path: Path | str) -> ImageCheck:
 
 
 def inspect_images(files: list[Path], workers: int = 4, desc: str = "Checking images") -> list[ImageCheck]:
-    """inspect_image over many files, in parallel threads, with a progress bar."""
+    """inspect_image over many files, in parallel threads, with a progress bar (notebook 01)."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(progress(pool.map(inspect_image, files), total=len(files), desc=desc, unit="img"))

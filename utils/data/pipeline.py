@@ -39,8 +39,9 @@ def _pipeline_options() -> tf.data.Options:
 _PIPELINE_OPTIONS = _pipeline_options()
 
 
-def decode_and_resize(path, image_size=(128, 128), color_mode="rgb"):
-    """Read one JPEG file and return a float32 tensor of shape (height, width, channels)."""
+def decode_and_resize(path: tf.Tensor | str, image_size: tuple[int, int] = (128, 128),
+                      color_mode: str = "rgb") -> tf.Tensor:
+    """Read one JPEG file and return a float32 tensor of shape (height, width, channels) (notebook 02)."""
     channels = COLOR_CHANNELS[color_mode]
     image = tf.io.decode_jpeg(tf.io.read_file(path), channels=channels)
     image = tf.image.resize(image, image_size, method="bilinear", antialias=True)
@@ -58,7 +59,7 @@ def make_dataset(
     seed: int = SEED,
     with_labels: bool | None = None,
 ) -> tf.data.Dataset:
-    """Batches of ``(images, labels)`` (or ``(images, ids)`` for the test split) from a manifest.
+    """Batches of ``(images, labels)`` (or ``(images, ids)`` for the test split) from a manifest (notebook 01).
 
     ``frame`` is a manifest from :func:`utils.data.dataset.load_manifest` (needs ``filepath`` and
     ``label`` or ``id`` columns). ``split`` selects ``train``, ``validation`` or ``test`` rows.
@@ -103,5 +104,5 @@ def make_dataset(
 
 
 def labels_of(frame: pd.DataFrame, split: str) -> np.ndarray:
-    """The labels of a split in manifest order (what an unshuffled dataset yields)."""
+    """The labels of a split in manifest order (what an unshuffled dataset yields) (notebook 08)."""
     return frame.loc[frame["split"] == split, "label"].astype("int32").to_numpy()

@@ -17,6 +17,7 @@ import subprocess
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from utils.config import COMPETITION, DATA_VARIABLE, SAMPLE_URL_VARIABLE
 from utils.kaggle import credentials_source, kaggle_program
@@ -30,12 +31,12 @@ FILTERED_COUNTS = {"train/cats": 1000, "train/dogs": 1000, "validation/cats": 50
 
 
 class DataNotFound(RuntimeError):
-    """No usable data was found; the message lists every way to provide it."""
+    """No usable data was found; the message lists every way to provide it (notebook 01)."""
 
 
 @dataclass
 class DataSource:
-    """Where the data came from and the archives/folders that hold it."""
+    """Where the data came from and the archives/folders that hold it (notebook 01)."""
 
     kind: str  # "CATSDOGS_DATA", "data/raw", "kaggle" or "download"
     folder: Path
@@ -80,7 +81,7 @@ def _entries(folder: Path) -> dict[str, Path]:
 
 
 def find_in_folder(folder: Path, ignored: list | None = None) -> list[Path]:
-    """The data files in ``folder``, Kaggle's first; empty when it holds none.
+    """The data files in ``folder``, Kaggle's first; empty when it holds none (notebook 01).
 
     Names are matched whatever their case. When the competition zip lies beside the
     ``train.zip`` / ``test.zip`` extracted from it, only those are used (the same images
@@ -128,8 +129,8 @@ def _source(kind: str, folder: Path) -> DataSource | None:
     return DataSource(kind, folder, items, submission if submission and submission.is_file() else None, ignored)
 
 
-def download_from_kaggle(target: Path, say=print) -> DataSource | None:
-    """Source c: ``kaggle competitions download``; None (having said why) when it cannot run."""
+def download_from_kaggle(target: Path, say: Callable[[str], object] = print) -> DataSource | None:
+    """Source c: ``kaggle competitions download``; None (having said why) when it cannot run (notebook 01)."""
     program = kaggle_program()
     if not program or not credentials_source():
         return None
@@ -153,7 +154,7 @@ def download_from_kaggle(target: Path, say=print) -> DataSource | None:
 
 
 def check_filtered_zip(archive: Path) -> None:
-    """Raise DownloadError unless the zip holds 1,000 + 1,000 training and 500 + 500 validation JPEGs."""
+    """Raise DownloadError unless the zip holds 1,000 + 1,000 training and 500 + 500 validation JPEGs (notebook 01)."""
     counts = dict.fromkeys(FILTERED_COUNTS, 0)
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -171,7 +172,7 @@ def check_filtered_zip(archive: Path) -> None:
 
 
 def download_sample(target: Path, url: str | None = None, sha256: str | None = None) -> DataSource:
-    """Source d: TensorFlow's public sample, resumable, checked by its contents (and sha256 if given)."""
+    """Source d: TensorFlow's public sample, resumable, checked by its contents (and sha256 if given) (notebook 01)."""
     url = url or config.sample_url(SAMPLE_URL)
     archive = download(url, Path(target) / f"{FILTERED}.zip", sha256=sha256)
     try:
@@ -186,8 +187,9 @@ def download_sample(target: Path, url: str | None = None, sha256: str | None = N
     return DataSource("download", Path(target), [archive])
 
 
-def locate_data(allow_kaggle: bool = True, allow_download: bool = True, say=print) -> DataSource:
-    """Find the data by trying sources a-d in order; raise DataNotFound listing them all."""
+def locate_data(allow_kaggle: bool = True, allow_download: bool = True,
+                say: Callable[[str], object] = print) -> DataSource:
+    """Find the data by trying sources a-d in order; raise DataNotFound listing them all (notebook 01)."""
     folder = config.data_override()
     if folder is not None:
         if not folder.exists():

@@ -22,7 +22,7 @@ def order_key(sha256: str, seed: int) -> str:
 def split_labelled(
     frame: pd.DataFrame, max_labelled: int | None, validation_fraction: float, seed: int = SEED
 ) -> pd.DataFrame:
-    """Pick up to ``max_labelled`` images (half per class) and mark each 'train' or 'validation'.
+    """Pick up to ``max_labelled`` images (half per class) and mark each 'train' or 'validation' (notebook 01).
 
     ``frame`` needs ``path``, ``label`` and ``sha256`` columns. Returns the chosen rows with a
     ``split`` column, sorted by split then path.

@@ -11,12 +11,17 @@ from __future__ import annotations
 import os
 import platform
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    import keras
+    import pandas as pd
+
 
 def cpu_description() -> str:
-    """Processor model, logical CPUs, and which of AVX2 / AVX-512 / AVX-512 BF16 / AMX it has."""
+    """Processor model, logical CPUs, and which of AVX2 / AVX-512 / AVX-512 BF16 / AMX it has (notebook 09)."""
     model, flags = platform.processor() or platform.machine(), ""
     try:
         for line in open("/proc/cpuinfo"):
@@ -32,7 +37,8 @@ def cpu_description() -> str:
 
 
 def matmul_gflops(library: str = "numpy", seconds: float = 5.0, size: int = 2048) -> float:
-    """GFLOP/s of a float32 ``size`` x ``size`` matrix product on all cores, in ``"numpy"`` or ``"tensorflow"``.
+    """GFLOP/s of a float32 ``size`` x ``size`` matrix product on all cores, in ``"numpy"`` or ``"tensorflow"``
+    (notebook 09).
 
     NumPy's (OpenBLAS) is the practical peak of this CPU; TensorFlow's shows what its own kernels reach.
     """
@@ -56,8 +62,8 @@ def matmul_gflops(library: str = "numpy", seconds: float = 5.0, size: int = 2048
     return runs * 2 * size**3 / (time.perf_counter() - start) / 1e9
 
 
-def time_layer(layer, input_shape, batch: int, repeats: int, input_gradient: bool = True) -> float:
-    """Median milliseconds of a forward pass plus the input and weight gradients of a copy of ``layer``.
+def time_layer(layer: keras.layers.Layer, input_shape: tuple[int, ...], batch: int, repeats: int, input_gradient: bool = True) -> float:
+    """Median milliseconds of a forward pass plus the input and weight gradients of a copy of ``layer`` (notebook 09).
 
     ``input_gradient=False`` skips the gradient with respect to the input, which training does
     not compute for the layers before the first trainable weight.
@@ -85,8 +91,9 @@ def time_layer(layer, input_shape, batch: int, repeats: int, input_gradient: boo
     return float(np.median(times)) * 1000
 
 
-def layer_costs(name: str, batch: int = 64, repeats: int = 20, overrides: dict | None = None):
-    """One row per timed layer of variant ``name`` (a DataFrame): layer, output, resolution, MFLOPs/image, ms/batch, GFLOP/s.
+def layer_costs(name: str, batch: int = 64, repeats: int = 20, overrides: dict | None = None) -> pd.DataFrame:
+    """One row per timed layer of variant ``name`` (a DataFrame): layer, output, resolution, MFLOPs/image, ms/batch, GFLOP/s
+    (notebook 09).
 
     Each layer is a fresh copy timed alone on a batch of the shape it sees in the model; the
     random augmentation and dropout layers are left out (they cost little and are not in
@@ -95,7 +102,8 @@ def layer_costs(name: str, batch: int = 64, repeats: int = 20, overrides: dict |
     import pandas as pd
     from keras import layers
 
-    from utils.models.registry import build_model, layer_flops, leaf_layers
+    from utils.models.registry import build_model
+    from utils.models.size import layer_flops, leaf_layers
 
     model = build_model(name, compile=False, **(overrides or {}))
     rows, weights_before = [], False
@@ -122,8 +130,8 @@ def layer_costs(name: str, batch: int = 64, repeats: int = 20, overrides: dict |
     return table
 
 
-def by_resolution(costs) -> "pd.DataFrame":
-    """:func:`layer_costs` summed per input resolution: share of the FLOPs against share of the time."""
+def by_resolution(costs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`layer_costs` summed per input resolution: share of the FLOPs against share of the time (notebook 09)."""
     import pandas as pd
 
     groups = costs.groupby("resolution", sort=False)

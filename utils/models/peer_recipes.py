@@ -30,7 +30,7 @@ def flip_rotate_zoom(zoom: float) -> keras.Sequential:
                             name="augmentation")
 
 
-def build_tf_tutorial(input_shape, name="tf_tutorial"):
+def build_tf_tutorial(input_shape: tuple[int, int, int], name: str = "tf_tutorial") -> keras.Model:
     """The model of TensorFlow's "Image classification" tutorial, with its data augmentation.
 
     Source: https://www.tensorflow.org/tutorials/images/classification (sections "Data
@@ -54,7 +54,7 @@ def build_tf_tutorial(input_shape, name="tf_tutorial"):
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_chollet_ch8(input_shape, name="chollet_ch8"):
+def build_chollet_ch8(input_shape: tuple[int, int, int], name: str = "chollet_ch8") -> keras.Model:
     """The small convnet with data augmentation of *Deep Learning with Python*, 2nd ed., chapter 8.
 
     Source: F. Chollet, *Deep Learning with Python*, 2nd edition (Manning, 2021), section 8.2.5

@@ -15,20 +15,23 @@ Every model ends with ``Dense(2, softmax)`` (P(cat), P(dog)), as the seed did; u
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import keras
-import numpy as np
 from keras import layers
 
 from utils.config import SEED
+from utils.models.size import count_flops, layer_flops, layer_table, leaf_layers  # noqa: F401  (imported from here)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NUM_CLASSES = 2
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One named model recipe: its idea, its input and its training settings."""
+    """One named model recipe: its idea, its input and its training settings (notebook 03)."""
 
     name: str
     description: str  # the idea this variant adds, in one sentence
@@ -91,8 +94,8 @@ def augmentation_layers(seed: int = SEED) -> keras.Sequential:
     )
 
 
-def build_seed_cnn(input_shape, filters=(32, 64, 128, 128), dense=128, dropout=0.2, augment=False,
-                   name="baseline"):
+def build_seed_cnn(input_shape: tuple[int, int, int], filters: Sequence[int] = (32, 64, 128, 128), dense: int = 128,
+                   dropout: float = 0.2, augment: bool = False, name: str = "baseline") -> keras.Model:
     """The seed notebook's CNN: Conv-Pool blocks, Flatten, Dense(128), Dropout, softmax (notebook 03)."""
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
@@ -107,8 +110,9 @@ def build_seed_cnn(input_shape, filters=(32, 64, 128, 128), dense=128, dropout=0
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_gap_cnn(input_shape, filters=(32, 64, 128, 256), convs_per_block=1, dropout=0.3,
-                  augment=True, bn_momentum=0.9, name="batchnorm_gap"):
+def build_gap_cnn(input_shape: tuple[int, int, int], filters: Sequence[int] = (32, 64, 128, 256),
+                  convs_per_block: int | Sequence[int] = 1, dropout: float = 0.3, augment: bool = True,
+                  bn_momentum: float = 0.9, name: str = "batchnorm_gap") -> keras.Model:
     """Conv-BatchNorm-ReLU blocks and GlobalAveragePooling instead of Flatten (notebook 04).
 
     ``convs_per_block`` is one number for every block or one per block: ``(1, 2, 2)`` gives the
@@ -188,7 +192,7 @@ OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop
 DEFAULT_VARIANT = "deeper"
 
 
-def get_variant(name: str, **overrides) -> Variant:
+def get_variant(name: str, **overrides: Any) -> Variant:
     """The registered variant ``name``, with any of its fields replaced by ``overrides`` (notebook 04)."""
     if name not in VARIANTS:
         raise KeyError(f"Unknown variant {name!r}. Registered variants: {', '.join(VARIANTS)}.")
@@ -227,7 +231,7 @@ def variant_changes(before: str, after: str) -> list[str]:
     return changes
 
 
-def build_model(name: str, compile: bool = True, **overrides) -> keras.Model:
+def build_model(name: str, compile: bool = True, **overrides: Any) -> keras.Model:
     """A new model of the registered variant ``name`` (notebook 03), compiled with Adam.
 
     ``overrides`` replace fields of the :class:`Variant` (``image_size``, ``color_mode``,
@@ -250,46 +254,7 @@ def build_model(name: str, compile: bool = True, **overrides) -> keras.Model:
     return model
 
 
-# --------------------------------------------------------------------------------------------
-# Size and cost
-
-
-def leaf_layers(model):
-    """Every layer of ``model``, with nested models (the augmentation) opened up, in order."""
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from leaf_layers(layer)
-        else:
-            yield layer
-
-
-def layer_flops(layer) -> int:
-    """Forward-pass FLOPs of one built layer for one image, by :func:`count_flops`'s rule (notebook 04)."""
-    if isinstance(layer, layers.DepthwiseConv2D):
-        _, h, w, c_out = layer.output.shape
-        kh, kw = layer.kernel_size
-        return int(2 * h * w * c_out * kh * kw)
-    if isinstance(layer, layers.Conv2D):
-        _, h, w, c_out = layer.output.shape
-        c_in = layer.input.shape[-1]
-        kh, kw = layer.kernel_size
-        return int(2 * h * w * c_out * kh * kw * c_in // layer.groups)
-    if isinstance(layer, layers.Dense):
-        return int(2 * int(layer.input.shape[-1]) * layer.units)
-    return 0
-
-
-def count_flops(model: keras.Model) -> int:
-    """Floating-point operations of one forward pass for one image, from the layer shapes (notebook 04).
-
-    Counts a multiply-add as 2 operations in Conv2D, DepthwiseConv2D and Dense layers (which
-    hold almost all the work); pooling, activations and normalisation are ignored. A training
-    step costs about three times this (forward, and two matrix products backward).
-    """
-    return sum(layer_flops(layer) for layer in leaf_layers(model))
-
-
-def variant_table(names=None):
+def variant_table(names: Iterable[str] | None = None) -> pd.DataFrame:
     """Parameters and forward-pass FLOPs per image of every variant (notebook 04), as a DataFrame."""
     import pandas as pd
 
@@ -307,22 +272,3 @@ def variant_table(names=None):
             "idea": variant.description,
         })
     return pd.DataFrame(rows).set_index("variant")
-
-
-def layer_table(model: keras.Model, names: bool = False) -> "pd.DataFrame":
-    """Each layer's type, output shape and parameter count (and its name if ``names``) (notebook 03).
-
-    Two models with equal tables are the same architecture: notebooks 03 and 04 compare the
-    models they write out with the registry's this way.
-    """
-    import pandas as pd
-
-    rows = []
-    for layer in model.layers:
-        if isinstance(layer, layers.InputLayer):
-            continue
-        shape = tuple(layer.output.shape[1:])
-        row = {"layer": type(layer).__name__, "output shape": "x".join(map(str, shape)),
-               "params": layer.count_params()}
-        rows.append({"name": layer.name, **row} if names else row)
-    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))

@@ -6,14 +6,20 @@ TensorBoard server runs: on GitHub, in CI, in a saved notebook.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Iterable
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from utils.tensorboard import epoch_metrics
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def plot_validation_curves(scalars: pd.DataFrame, runs=None, figsize=(8, 4), dpi=100):
-    """One figure, two panels: validation log loss and accuracy per epoch, one line per run.
+
+def plot_validation_curves(scalars: pd.DataFrame, runs: Iterable[str] | None = None,
+                           figsize: tuple[float, float] = (8, 4), dpi: int = 100) -> Figure:
+    """One figure, two panels: validation log loss and accuracy per epoch, one line per run (notebook 07).
 
     ``scalars`` is :func:`utils.tensorboard.read_scalars` output; ``runs`` orders and
     selects the runs drawn (for example the ranked table's ``run`` column).

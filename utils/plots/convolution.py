@@ -6,89 +6,28 @@ the notebook stays a sequence of one-line calls. The arithmetic comes from
 """
 from __future__ import annotations
 
+from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib import animation
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from utils.config import CLASS_NAMES, headless as config_headless
 from utils import convolution as conv
+from utils.config import CLASS_NAMES, headless as config_headless
+from utils.plots.pixels import WINDOW_COLOUR, axes_row, hide_ticks, pixel_grid, show_image
+from utils.plots.sliding_window import plot_sliding_window_sequence, slide_panels, sliding_window_animation
 
-WINDOW_COLOUR = "tab:red"
-CELL_COLOUR = "tab:orange"
-
-
-def _axes_row(n, width=8.0, height=3.2, squeeze=True):
-    fig, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False)
-    return fig, (axes[0] if squeeze else axes)
-
-
-def _hide_ticks(ax):
-    ax.set_xticks([])
-    ax.set_yticks([])
+__all__ = [  # the names notebook 02 and the tests import from here, wherever they are defined
+    "draw_settings", "explore", "pixel_grid", "plot_channels", "plot_dense_layer", "plot_feature_maps",
+    "plot_kernels_and_maps", "plot_photo_and_crop", "plot_pooling", "plot_receptive_fields", "plot_side_by_side",
+    "plot_sliding_window_sequence", "show_image", "slide_panels", "sliding_window_animation",
+]
 
 
-def show_image(image, title=None, ax=None, cmap="gray", **imshow_kwargs):
-    """An image (H, W) or (H, W, 3) in [0, 255] or any float range, without ticks."""
-    image = np.asarray(image)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4, 4))
-    if image.ndim == 3 and image.shape[2] == 3:
-        ax.imshow(np.clip(image, 0, 255).astype("uint8"), interpolation="nearest")
-    else:
-        ax.imshow(np.squeeze(image), cmap=cmap, interpolation="nearest", **imshow_kwargs)
-    if title:
-        ax.set_title(title, fontsize=10)
-    _hide_ticks(ax)
-    return ax
-
-
-def _text_colour(value, vmin, vmax, cmap):
-    """White text on dark cells, black on light ones (from the cell's colour in ``cmap``)."""
-    if not np.isfinite(value):
-        return "black"
-    fraction = 0.5 if vmax == vmin else (value - vmin) / (vmax - vmin)
-    red, green, blue, _ = plt.get_cmap(cmap)(float(np.clip(fraction, 0, 1)))
-    return "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
-
-
-def pixel_grid(values, ax=None, title=None, cmap="gray", fmt="{:.0f}", vmin=None, vmax=None, fontsize=7):
-    """A small 2-D array as coloured cells with each value printed in its cell (NaN: left blank)."""
-    values = np.asarray(values, dtype=float)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4, 4))
-    finite = values[np.isfinite(values)]
-    vmin = (finite.min() if finite.size else 0) if vmin is None else vmin
-    vmax = (finite.max() if finite.size else 1) if vmax is None else vmax
-    ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, "" if np.isnan(v) else fmt.format(v), ha="center", va="center", fontsize=fontsize,
-                color=_text_colour(v, vmin, vmax, cmap))
-    ax.set_xticks(np.arange(-0.5, values.shape[1]), minor=True)
-    ax.set_yticks(np.arange(-0.5, values.shape[0]), minor=True)
-    ax.grid(which="minor", color="0.6", linewidth=0.5)
-    ax.tick_params(which="both", length=0, labelsize=6)
-    ax.set_xticks(range(values.shape[1]))
-    ax.set_yticks(range(values.shape[0]))
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax
-
-
-def _update_grid(ax, values, fmt="{:.0f}"):
-    """New values for a grid drawn by :func:`pixel_grid` (same shape, same colour scale)."""
-    image = ax.images[0]
-    image.set_data(values)
-    vmin, vmax = image.get_clim()
-    for text, v in zip(ax.texts, np.asarray(values, dtype=float).flat):
-        text.set_text("" if np.isnan(v) else fmt.format(v))
-        text.set_color(_text_colour(v, vmin, vmax, image.get_cmap().name))
-
-
-def plot_photo_and_crop(photo, top, left, size):
-    """The photo with a box around a crop, and the crop's grayscale values printed per pixel."""
-    fig, axes = _axes_row(2, 8, 4)
+def plot_photo_and_crop(photo: np.ndarray, top: int, left: int, size: int) -> Figure:
+    """The photo with a box around a crop, and the crop's grayscale values printed per pixel (notebook 02)."""
+    fig, axes = axes_row(2, 8, 4)
     show_image(photo, f"the photo {photo.shape[0]}x{photo.shape[1]}", axes[0])
     axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False, color=WINDOW_COLOUR, lw=2))
     crop = conv.to_grayscale(photo)[top:top + size, left:left + size]
@@ -97,98 +36,36 @@ def plot_photo_and_crop(photo, top, left, size):
     return fig
 
 
-def plot_channels(rgb_crop):
-    """The red, green and blue channels of a small RGB crop as three grids of numbers."""
-    fig, axes = _axes_row(3, 9, 3.4)
+def plot_channels(rgb_crop: np.ndarray) -> Figure:
+    """The red, green and blue channels of a small RGB crop as three grids of numbers (notebook 02)."""
+    fig, axes = axes_row(3, 9, 3.4)
     for c, (name, cmap) in enumerate([("red", "Reds"), ("green", "Greens"), ("blue", "Blues")]):
         pixel_grid(rgb_crop[:, :, c], axes[c], f"{name} channel", cmap=cmap, vmin=0, vmax=255, fontsize=6)
     fig.tight_layout()
     return fig
 
 
-# --- the sliding window -------------------------------------------------------------------
-
-def slide_panels(axes, image, kernel, feature_map, strides=1):
-    """Draw the three panels of the slide once; return ``update(step)`` that moves to a step.
-
-    Left: the input with the window; middle: window x kernel, whose sum is the new value;
-    right: the feature map filled up to the current cell.
-    """
-    kh, kw = kernel.shape
-    out_w = feature_map.shape[1]
-    products_limit = np.abs(conv.windows(image, (kh, kw), strides) * kernel).max() or 1
-    map_limit = np.abs(feature_map).max() or 1
-    pixel_grid(image, axes[0], "input and window", vmin=0, vmax=255, fontsize=6)
-    window = Rectangle((-0.5, -0.5), kw, kh, fill=False, color=WINDOW_COLOUR, lw=2.5)
-    axes[0].add_patch(window)
-    pixel_grid(np.zeros((kh, kw)), axes[1], "", cmap="RdBu_r", vmin=-products_limit, vmax=products_limit)
-    pixel_grid(np.full(feature_map.shape, np.nan), axes[2], "feature map", cmap="RdBu_r",
-               vmin=-map_limit, vmax=map_limit, fontsize=6)
-    cell = Rectangle((-0.5, -0.5), 1, 1, fill=False, color=CELL_COLOUR, lw=2.5)
-    axes[2].add_patch(cell)
-    for ax in axes:  # no tick labels: fewer texts to draw per frame
-        ax.set_xticks([])
-        ax.set_yticks([])
-
-    def update(step):
-        i, j = divmod(step, out_w)
-        top, left = i * strides, j * strides
-        window.set_xy((left - 0.5, top - 0.5))
-        products = image[top:top + kh, left:left + kw] * kernel
-        _update_grid(axes[1], products)
-        axes[1].set_title(f"window x kernel, sum = {products.sum():.0f}", fontsize=10)
-        filled = np.full(feature_map.shape, np.nan)
-        filled.flat[:step + 1] = feature_map.flat[:step + 1]
-        _update_grid(axes[2], filled)
-        cell.set_xy((j - 0.5, i - 0.5))
-        return [window, cell, *axes[1].texts, *axes[2].texts, axes[1].images[0], axes[2].images[0]]
-
-    return update
-
-
-def plot_sliding_window_sequence(image, kernel, steps, strides=1):
-    """A static strip of steps of the slide (one row per step): works everywhere, even on GitHub."""
-    feature_map = conv.conv2d_loop(image, kernel, strides)
-    fig, axes = plt.subplots(len(steps), 3, figsize=(8, 2.7 * len(steps)), squeeze=False)
-    for row, step in zip(axes, steps):
-        slide_panels(row, image, kernel, feature_map, strides)(step)
-        row[0].set_ylabel(f"step {step + 1}", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def sliding_window_animation(image, kernel, strides=1, max_frames=40, dpi=100, interval=500):
-    """The slide as an HTML/JavaScript player (``FuncAnimation.to_jshtml``): returns the HTML."""
-    feature_map = conv.conv2d_loop(image, kernel, strides)
-    frames = min(feature_map.size, max_frames)
-    fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6), dpi=dpi)
-    update = slide_panels(axes, image, kernel, feature_map, strides)
-    fig.tight_layout()
-    anim = animation.FuncAnimation(fig, update, frames=frames, interval=interval, blit=False)
-    html = anim.to_jshtml(default_mode="once")
-    plt.close(fig)
-    return html
-
-
 # --- kernels and feature maps ------------------------------------------------------------
 
-def plot_kernels_and_maps(image, kernels, strides=1, padding="same"):
-    """Each kernel (values printed) above the feature map it makes from ``image``."""
+def plot_kernels_and_maps(image: np.ndarray, kernels: dict[str, np.ndarray], strides: int = 1,
+                          padding: str = "same") -> Figure:
+    """Each kernel (values printed) above the feature map it makes from ``image`` (notebook 02)."""
     n = len(kernels)
     fig, axes = plt.subplots(2, n, figsize=(min(2.0 * n, 14), 4.4), squeeze=False)
     for col, (name, kernel) in enumerate(kernels.items()):
         limit = np.abs(kernel).max()
         pixel_grid(kernel, axes[0, col], name, cmap="RdBu_r", vmin=-limit, vmax=limit,
                    fmt="{:.2g}", fontsize=7)
-        _hide_ticks(axes[0, col])
+        hide_ticks(axes[0, col])
         fmap = conv.conv2d_vectorised(image, kernel, strides, padding)
         show_image(fmap, None, axes[1, col])
     fig.tight_layout()
     return fig
 
 
-def plot_feature_maps(maps, title=None, max_maps=8, cols=8, height=1.6, names=None):
-    """The channels of a (H, W, C) feature tensor side by side, each with its own colour scale."""
+def plot_feature_maps(maps: np.ndarray, title: str | None = None, max_maps: int = 8, cols: int = 8, height: float = 1.6,
+                      names: Sequence[str] | None = None) -> Figure:
+    """The channels of a (H, W, C) feature tensor side by side, each with its own colour scale (notebook 02)."""
     maps = np.asarray(maps)
     n = min(maps.shape[-1], max_maps)
     rows = -(-n // cols)
@@ -197,7 +74,7 @@ def plot_feature_maps(maps, title=None, max_maps=8, cols=8, height=1.6, names=No
         if k < n:
             ax.imshow(maps[:, :, k], cmap="viridis", interpolation="nearest")
             ax.set_title(names[k] if names else f"#{k}", fontsize=8)
-        _hide_ticks(ax)
+        hide_ticks(ax)
         ax.axis("off") if k >= n else None
     if title:
         fig.suptitle(title, fontsize=10)
@@ -205,14 +82,15 @@ def plot_feature_maps(maps, title=None, max_maps=8, cols=8, height=1.6, names=No
     return fig
 
 
-def plot_side_by_side(images, titles, cmap="gray", suptitle=None, symmetric=False, same_scale=False):
-    """A few 2-D maps next to each other with their shapes in the titles.
+def plot_side_by_side(images: Sequence[np.ndarray], titles: Sequence[str], cmap: str | None = "gray",
+                      suptitle: str | None = None, symmetric: bool = False, same_scale: bool = False) -> Figure:
+    """A few 2-D maps next to each other with their shapes in the titles (notebook 02).
 
     Each map gets its own colour scale unless ``same_scale=True``: then one scale (the
     smallest and largest value over all maps) is used for all, with a colour bar, so equal
     colours mean equal values across the panels (e.g. max against average pooling).
     """
-    fig, axes = _axes_row(len(images), 8, 8 / len(images) + 0.6)
+    fig, axes = axes_row(len(images), 8, 8 / len(images) + 0.6)
     images = [np.asarray(image) for image in images]
     shared = {}
     if same_scale:
@@ -237,8 +115,9 @@ def plot_side_by_side(images, titles, cmap="gray", suptitle=None, symmetric=Fals
 
 # --- the fully connected layer -------------------------------------------------------------
 
-def plot_dense_layer(feature_maps, weights, bias, class_names=CLASS_NAMES):
-    """Flatten -> weights -> outputs, drawn on real feature maps (the fully connected layer).
+def plot_dense_layer(feature_maps: np.ndarray, weights: np.ndarray, bias: np.ndarray,
+                     class_names: Sequence[str] = CLASS_NAMES) -> Figure:
+    """Flatten -> weights -> outputs, drawn on real feature maps (the fully connected layer) (notebook 02).
 
     ``feature_maps`` (H, W, C) are flattened into one vector ``x`` (H*W*C values, map after
     map as Keras' ``Flatten`` lays them out); ``weights`` (H*W*C, K) and ``bias`` (K,) are a
@@ -260,7 +139,7 @@ def plot_dense_layer(feature_maps, weights, bias, class_names=CLASS_NAMES):
         ax = fig.add_subplot(grid[0, c])
         ax.imshow(maps[:, :, c], cmap="viridis", interpolation="nearest")
         ax.set_title(f"map {c}", fontsize=8)
-        _hide_ticks(ax)
+        hide_ticks(ax)
     positions = np.arange(x.size)
     vec = fig.add_subplot(grid[1, :])
     vec.plot(positions, x, lw=0.4, color="tab:green")
@@ -295,13 +174,13 @@ def plot_dense_layer(feature_maps, weights, bias, class_names=CLASS_NAMES):
 
 # --- pooling ------------------------------------------------------------------------------
 
-def plot_pooling(grid, pool_size=2, strides=None, padding="valid"):
-    """A numeric grid with its pooling windows outlined, and its max- and average-pooled grids."""
+def plot_pooling(grid: np.ndarray, pool_size: int = 2, strides: int | None = None, padding: str = "valid") -> Figure:
+    """A numeric grid with its pooling windows outlined, and its max- and average-pooled grids (notebook 02)."""
     grid = np.asarray(grid, dtype=float)
     strides = pool_size if strides is None else strides
     pooled_max = conv.max_pool2d(grid, pool_size, strides, padding)
     pooled_avg = conv.average_pool2d(grid, pool_size, strides, padding)
-    fig, axes = _axes_row(3, 8, 3.0)
+    fig, axes = axes_row(3, 8, 3.0)
     vmin, vmax = grid.min(), grid.max()
     pixel_grid(grid, axes[0], f"input {grid.shape[0]}x{grid.shape[1]}", cmap="Blues", vmin=vmin, vmax=vmax,
                fontsize=9)
@@ -319,8 +198,9 @@ def plot_pooling(grid, pool_size=2, strides=None, padding="valid"):
 
 # --- receptive field ----------------------------------------------------------------------
 
-def plot_receptive_fields(image, fields, centre=None):
-    """Squares on the image: what one unit after each layer of a stack sees."""
+def plot_receptive_fields(image: np.ndarray, fields: Sequence[conv.ReceptiveField],
+                          centre: tuple[float, float] | None = None) -> Figure:
+    """Squares on the image: what one unit after each layer of a stack sees (notebook 02)."""
     image = np.asarray(image)
     centre = centre or (image.shape[0] // 2, image.shape[1] // 2)
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -337,8 +217,9 @@ def plot_receptive_fields(image, fields, centre=None):
 
 # --- interactive explorer ------------------------------------------------------------------
 
-def draw_settings(image, kernel_name="vertical edges", strides=1, padding="valid", pool_size=2):
-    """Input, feature map, ReLU and pooled map for one choice of kernel, stride, padding, pool."""
+def draw_settings(image: np.ndarray, kernel_name: str = "vertical edges", strides: int = 1, padding: str = "valid",
+                  pool_size: int = 2) -> Figure:
+    """Input, feature map, ReLU and pooled map for one choice of kernel, stride, padding, pool (notebook 02)."""
     fmap = conv.conv2d_vectorised(image, conv.KERNELS[kernel_name], strides, padding)
     rectified = conv.relu(fmap)
     pooled = conv.max_pool2d(rectified, pool_size) if pool_size > 1 else rectified
@@ -349,7 +230,7 @@ def draw_settings(image, kernel_name="vertical edges", strides=1, padding="valid
     return fig
 
 
-def explore(image, static_settings=()):
+def explore(image: np.ndarray, static_settings: Sequence[dict[str, Any]] = ()) -> Any:
     """Sliders and menus that re-draw :func:`draw_settings`; static figures when no frontend.
 
     Widgets need a live Jupyter frontend. Headless runs (``CATSDOGS_HEADLESS=1``: CI, the

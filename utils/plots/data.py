@@ -1,6 +1,8 @@
 """Figures for looking at the dataset (introduced in notebook 01)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -8,9 +10,12 @@ from PIL import Image
 
 from utils.config import LABEL_NAMES
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def show_image_grid(frame: pd.DataFrame, rows: int = 2, cols: int = 6, seed: int = 0, title: str | None = None):
-    """A grid of images drawn from ``frame``, each titled with its label (or test id) and size."""
+
+def show_image_grid(frame: pd.DataFrame, rows: int = 2, cols: int = 6, seed: int = 0, title: str | None = None) -> Figure:
+    """A grid of images drawn from ``frame``, each titled with its label (or test id) and size (notebook 01)."""
     picked = frame.sample(n=min(rows * cols, len(frame)), random_state=seed)
     fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows))
     for ax, row in zip(np.ravel(axes), picked.itertuples()):
@@ -26,8 +31,8 @@ def show_image_grid(frame: pd.DataFrame, rows: int = 2, cols: int = 6, seed: int
     return fig
 
 
-def plot_class_balance(frame: pd.DataFrame):
-    """Images per class in each split."""
+def plot_class_balance(frame: pd.DataFrame) -> Figure:
+    """Images per class in each split (notebook 01)."""
     labelled = frame[frame["label"] >= 0]
     table = labelled.groupby(["split", labelled["label"].map(LABEL_NAMES)]).size().unstack(fill_value=0)
     ax = table.plot.bar(figsize=(6, 3), rot=0, color=["#d98c3f", "#4f7fb8"])
@@ -37,8 +42,8 @@ def plot_class_balance(frame: pd.DataFrame):
     return ax.figure
 
 
-def plot_image_sizes(frame: pd.DataFrame):
-    """Scatter of widths against heights, and the aspect-ratio histogram."""
+def plot_image_sizes(frame: pd.DataFrame) -> Figure:
+    """Scatter of widths against heights, and the aspect-ratio histogram (notebook 01)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
     left.scatter(frame["width"], frame["height"], s=4, alpha=0.3)
     left.set_xlabel("width (px)")
@@ -68,8 +73,8 @@ def image_size_summary(frame: pd.DataFrame) -> dict:
     }
 
 
-def plot_loader_comparison(results: pd.DataFrame):
-    """Bar charts of images/s and memory growth for each loader."""
+def plot_loader_comparison(results: pd.DataFrame) -> Figure:
+    """Bar charts of images/s and memory growth for each loader (notebook 01)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.45 * len(results) + 1.4), sharey=True)
     left.barh(results["loader"], results["images_per_s"], color="#4f7fb8")
     left.set_xlabel("images per second (higher is better)")

@@ -6,16 +6,26 @@ the most confidently wrong images, and the results table of every run read back 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import keras
+    from matplotlib.figure import Figure
+
+    from utils.models.registry import Variant
+    from utils.runs import RunResult
 
 FIGSIZE = (8, 3.4)
 DPI = 110
 
 
 def overfitting_noise(history: pd.DataFrame) -> float:
-    """How much validation loss moves from one epoch to the next on its own: the median change (at least 0.01)."""
+    """How much validation loss moves from one epoch to the next on its own: the median change (at least 0.01)
+    (notebook 03)."""
     val = history["val_loss"].to_numpy(dtype=float)
     return max(0.01, float(np.median(np.abs(np.diff(val))))) if len(val) > 1 else 0.01
 
@@ -63,7 +73,7 @@ def describe_fit(history: pd.DataFrame) -> str:
             "overfitting.")
 
 
-def plot_learning_curves(history: pd.DataFrame, title: str | None = None):
+def plot_learning_curves(history: pd.DataFrame, title: str | None = None) -> Figure:
     """Loss and accuracy per epoch, training vs validation, with the overfitting gap shaded (notebook 03)."""
     history = history.reset_index(drop=True)
     epochs = np.arange(1, len(history) + 1)
@@ -94,7 +104,7 @@ def plot_learning_curves(history: pd.DataFrame, title: str | None = None):
     return fig
 
 
-def plot_confusion_matrix(confusion: pd.DataFrame, title: str | None = None):
+def plot_confusion_matrix(confusion: pd.DataFrame, title: str | None = None) -> Figure:
     """A 2x2 table of counts, coloured by count (rows: true class, columns: predicted class; notebook 03)."""
     fig, ax = plt.subplots(figsize=(3.6, 3.2), dpi=DPI)
     values = confusion.to_numpy()
@@ -109,7 +119,7 @@ def plot_confusion_matrix(confusion: pd.DataFrame, title: str | None = None):
     return fig
 
 
-def plot_wrong_gallery(wrong: pd.DataFrame, columns: int = 4, size: int = 128):
+def plot_wrong_gallery(wrong: pd.DataFrame, columns: int = 4, size: int = 128) -> Figure:
     """The images in ``wrong`` (rows of :func:`utils.evaluate.most_confidently_wrong`) with P(dog) (notebook 03)."""
     from PIL import Image
 
@@ -150,7 +160,7 @@ def results_table(runs: pd.DataFrame, profile: str | None = None) -> pd.DataFram
     return table.set_index("run")
 
 
-def plot_results(table: pd.DataFrame):
+def plot_results(table: pd.DataFrame) -> Figure:
     """Validation accuracy of every run in a results table, as horizontal bars (notebook 04)."""
     fig, ax = plt.subplots(figsize=(8, 0.45 * max(3, len(table)) + 0.8), dpi=DPI)
     ax.barh(range(len(table)), table["val accuracy"], color="tab:blue")
@@ -164,7 +174,7 @@ def plot_results(table: pd.DataFrame):
     return fig
 
 
-def effect_of(result, reference) -> pd.DataFrame:
+def effect_of(result: RunResult, reference: RunResult) -> pd.DataFrame:
     """A new run against the best one so far: validation accuracy and loss, and the change (notebook 04)."""
     rows = {
         reference.run_name: [reference.val_accuracy, reference.val_loss, reference.train_seconds / 60],
@@ -175,7 +185,8 @@ def effect_of(result, reference) -> pd.DataFrame:
     return table.round(3)
 
 
-def plot_augmented(image, augmentation, n: int = 7, seed: int = 0, columns: int = 4):
+def plot_augmented(image: np.ndarray, augmentation: keras.layers.Layer, n: int = 7, seed: int = 0,
+                   columns: int = 4) -> Figure:
     """The original image (H, W, C in [0, 255]) and ``n`` random versions of it through ``augmentation`` (notebook 04)."""
     import keras
 
@@ -196,7 +207,8 @@ def plot_augmented(image, augmentation, n: int = 7, seed: int = 0, columns: int 
     return fig
 
 
-def plot_learning_rate(variant, steps_per_epoch: int, epochs: int | None = None, schedule=None):
+def plot_learning_rate(variant: Variant, steps_per_epoch: int, epochs: int | None = None,
+                       schedule: float | keras.optimizers.schedules.LearningRateSchedule | None = None) -> Figure:
     """The learning rate of every training step of ``variant``, against epochs (notebook 04).
 
     ``schedule`` (a float or a Keras schedule) defaults to :func:`utils.fit.learning_rate_schedule`,

@@ -1,28 +1,8 @@
-"""Start, train and finish a run, so every run is logged and recorded the same way (notebooks 03-04).
-
-The training itself -- ``model.compile`` and ``model.fit`` with its callbacks -- is written in
-the notebooks (03 and 04). This module does the bookkeeping around it:
-
-* :func:`start_run` gives the run a unique name and folder (``logs/<run>/``, created
-  exclusively, so two runs started at once never share one), records the hyperparameters for
-  TensorBoard's HParams dashboard and marks the run *unfinished* (``started.json``);
-* :meth:`Run.callbacks` are the four callbacks every run gets: TensorBoard (``logs/<run>``),
-  EarlyStopping, ModelCheckpoint (``models/<run>.keras``) and CSVLogger
-  (``logs/<run>/history.csv``);
-* :meth:`Run.finish` scores the final weights on the validation split and writes the run's
-  :class:`~utils.runs.RunRecord` (``logs/<run>/run.json``): a run is finished exactly when it exists.
-
-:func:`fit_and_log` is all three around ``model.fit`` in one call, and :func:`train_variant`
-trains a registered variant (:mod:`utils.models.registry`) with it: that is what the command
-line (``python -m utils train``) and the notebooks that only need *a* trained model use.
-Run names are ``<variant>-<YYYYmmdd-HHMMSS>`` (plus ``-2``, ``-3``... if taken): re-running
-never overwrites an old run.
-"""
+"""One run from start to finish: :func:`start_run`, :class:`Run` (its callbacks, :meth:`Run.finish`),
+:func:`fit_and_log` around ``model.fit``, and :func:`save_image_model` for a transfer model (notebooks 03, 05)."""
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,15 +14,14 @@ import numpy as np
 import pandas as pd
 
 from utils import config
-from utils.config import SEED, Profile, get_profile, headless
-from utils.models.registry import count_flops
+from utils.config import Profile, get_profile, headless
+from utils.models.size import count_flops
 from utils.predict import model_input
 from utils.runs import STARTED_FILE, RunRecord, RunResult, check_run_name, now, write_json
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-    from utils.models.registry import Variant
     from utils.models.transfer import TransferModel
 
 
@@ -99,7 +78,8 @@ class Run:
             keras.callbacks.CSVLogger(str(self.history_path)),
         ]
 
-    def finish(self, model: keras.Model, history, val_ds, train_seconds: float, strategy=None) -> RunResult:
+    def finish(self, model: keras.Model, history: keras.callbacks.History | dict, val_ds: tf.data.Dataset,
+               train_seconds: float, strategy: tf.distribute.Strategy | None = None) -> RunResult:
         """Score the weights ``model`` ended with on ``val_ds`` and write ``logs/<run>/run.json``.
 
         ``history`` is what ``model.fit`` returned. Writes the summary in one piece, so a run
@@ -215,94 +195,6 @@ def fit_and_log(
                         verbose=run.verbose if verbose is None else verbose,
                         shuffle=False)  # the tf.data pipeline shuffles; Keras would only warn
     return run.finish(model, fit, val_ds, time.perf_counter() - start, strategy=strategy)
-
-
-def _cache_for(frame: pd.DataFrame, image_size, channels: int):
-    """Keep decoded images in RAM when they fit in 2 GB (every profile but ``full`` at large sizes)."""
-    return "memory" if len(frame) * image_size[0] * image_size[1] * channels < 2e9 else None
-
-
-def learning_rate_schedule(variant: Variant, steps_per_epoch: int,
-                           epochs: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """The learning rate a variant trains with: a float, or a Keras schedule (notebook 04).
-
-    ``lr_schedule=None`` keeps ``variant.learning_rate`` constant. ``"cosine"`` lowers it along
-    half a cosine to 0 at the last step; with ``warmup_epochs`` it first rises linearly from 0
-    to ``variant.learning_rate`` over that many epochs (so a high rate does not hit the freshly
-    initialised weights and BatchNormalization statistics at full strength), then decays.
-    """
-    if variant.lr_schedule is None:
-        return variant.learning_rate
-    if variant.lr_schedule != "cosine":
-        raise ValueError(f"Unknown lr_schedule {variant.lr_schedule!r}: use None or 'cosine'.")
-    total = max(1, steps_per_epoch * epochs)
-    warmup = min(variant.warmup_epochs * steps_per_epoch, total - 1)
-    if warmup <= 0:
-        return keras.optimizers.schedules.CosineDecay(variant.learning_rate, decay_steps=total)
-    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total - warmup, warmup_target=variant.learning_rate,
-                                                  warmup_steps=warmup)
-
-
-def variant_datasets(frame: pd.DataFrame, variant: Variant, seed: int = SEED) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """The training and validation ``tf.data`` pipelines at a variant's size, colour and batch size (notebook 04)."""
-    from utils.data.pipeline import make_dataset
-
-    common = dict(image_size=variant.image_size, color_mode=variant.color_mode, batch_size=variant.batch_size,
-                  cache=_cache_for(frame, variant.image_size, variant.channels), seed=seed)
-    return make_dataset(frame, "train", **common), make_dataset(frame, "validation", **common)
-
-
-def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -> dict:
-    """The hyperparameters a run of ``variant`` records for TensorBoard's HParams dashboard (notebook 04)."""
-    return {
-        "variant": variant.name,
-        "image_size": variant.image_size,
-        "color_mode": variant.color_mode,
-        "batch_size": variant.batch_size,
-        "learning_rate": variant.learning_rate,
-        "lr_schedule": variant.lr_schedule or "constant",
-        "warmup_epochs": variant.warmup_epochs,
-        "restore_best": variant.restore_best,
-        "max_epochs": epochs,
-        "profile": profile,
-        **{k: v for k, v in variant.options.items() if k != "builder"},
-    }
-
-
-def train_variant(name: str, frame: pd.DataFrame | None = None, profile: Profile | str | None = None,
-                  run_name: str | None = None, strategy: tf.distribute.Strategy | None = None,
-                  epochs: int | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
-                  **overrides) -> RunResult:
-    """Build, train and log the registered variant ``name``: what notebooks 03 and 04 write out (notebook 04).
-
-    ``frame`` is the manifest (default: :func:`utils.data.dataset.load_manifest` for the profile);
-    ``profile`` a :class:`~utils.config.Profile` or its name (default: ``CATSDOGS_PROFILE``);
-    ``epochs`` replaces the variant's own number; either is capped by the profile.
-    ``overrides`` change the variant (see :func:`utils.models.registry.build_model`).
-    """
-    from utils.models.registry import build_model, get_variant
-
-    if run_name is not None:
-        check_run_name(run_name)
-    profile = get_profile(profile)
-    variant = get_variant(name, **overrides)
-    if frame is None:
-        from utils.data.dataset import load_manifest
-
-        frame = load_manifest(profile)
-    keras.utils.set_random_seed(profile.seed)
-    epochs = profile.epochs(epochs or variant.epochs)
-    train_ds, val_ds = variant_datasets(frame, variant, seed=profile.seed)
-
-    steps_per_epoch = math.ceil(int((frame["split"] == "train").sum()) / variant.batch_size)
-    learning_rate = learning_rate_schedule(variant, steps_per_epoch, epochs)
-    model_overrides = {k: v for k, v in overrides.items() if k != "learning_rate"}
-    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with scope:
-        model = build_model(name, learning_rate=learning_rate, **model_overrides)
-    return fit_and_log(model, train_ds, val_ds, run_name=run_name, hparams=variant_hparams(variant, epochs, profile.name),
-                       epochs=epochs, callbacks=callbacks, strategy=strategy, patience=variant.patience, variant=name,
-                       profile=profile.name, restore_best=variant.restore_best)
 
 
 def save_image_model(parts: TransferModel, result: RunResult) -> None:

@@ -1,96 +1,24 @@
-"""Kaggle submission files: ids, clipping, writing and checking ``id,label`` CSVs (notebook 08).
-
-Kaggle's Dogs vs. Cats (Redux) wants one row per test image, ``id,label``, where ``id`` is the
-number in the image's file name (``123.jpg`` -> 123) and ``label`` is P(dog). The score is the
-log loss, so a confident wrong answer costs a lot; clipping the probabilities into
-``[bound, 1 - bound]`` caps that cost (notebook 08 picks the bound on the validation split).
-
-:func:`write_submission` checks the file against ``sample_submission.csv`` (same header, same
-ids) before it is put in place and never overwrites an existing file unless asked to.
-"""
+"""The ``id,label`` CSV: built, checked against ``sample_submission.csv``, and written whole or not at all,
+never over an existing file unless asked (notebook 08)."""
 from __future__ import annotations
 
 import csv
 import os
-import re
 import tempfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 import pandas as pd
 
-from utils.evaluate import log_loss  # Kaggle's score, one definition for the course
+from utils.submission.clipping import clip_probabilities
+from utils.submission.ids import HEADER, SubmissionError, SubmissionExistsError, _as_id, read_sample_ids
 
-HEADER = ("id", "label")
-_NUMERIC_STEM = re.compile(r"^[0-9]+$")
-MAX_ID_DIGITS = 18  # every such id fits the int64 column of the CSV
-
-
-class SubmissionError(ValueError):
-    """A submission cannot be built or failed its checks; the message says what to do."""
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
-class SubmissionExistsError(SubmissionError, FileExistsError):
-    """The output file exists and overwriting it was not asked for."""
-
-
-def parse_id(name: str | os.PathLike) -> int:
-    """The Kaggle id in a test image's file name: ``"123.jpg"`` -> 123 (notebook 08).
-
-    Raises :class:`SubmissionError` for a name that is not a number (``cat.1.jpg``).
-    """
-    stem = Path(name).name.split(".", 1)[0]
-    if not _NUMERIC_STEM.match(stem):
-        raise SubmissionError(
-            f"{Path(name).name!r} is not named by a numeric Kaggle id (like 123.jpg); "
-            "Kaggle's test images are named 1.jpg ... 12500.jpg."
-        )
-    if len(stem.lstrip("0")) > MAX_ID_DIGITS:
-        raise SubmissionError(
-            f"{Path(name).name[:40]!r}: the id is too large ({len(stem)} digits); "
-            "Kaggle's test images are named 1.jpg ... 12500.jpg."
-        )
-    return int(stem)
-
-
-def numeric_order(names: Iterable[str | os.PathLike]) -> list:
-    """``names`` sorted by their numeric id (1, 2, 10), not as strings (1, 10, 2) (notebook 08)."""
-    return sorted(names, key=parse_id)
-
-
-def clip_probabilities(probabilities, bound: float | None) -> np.ndarray:
-    """``probabilities`` clipped into ``[bound, 1 - bound]`` (``None`` or 0: unchanged) (notebook 08)."""
-    p = np.asarray(probabilities, dtype="float64")
-    if not bound:
-        return p.copy()
-    if not 0.0 <= bound < 0.5:
-        raise SubmissionError(f"The clipping bound must be in [0, 0.5), not {bound}.")
-    return np.clip(p, bound, 1.0 - bound)
-
-
-def clipping_curve(labels, probabilities, bounds: Sequence[float]) -> pd.DataFrame:
-    """Validation log loss for each clipping bound (columns ``bound``, ``log_loss``) (notebook 08)."""
-    rows = [
-        {"bound": float(b), "log_loss": log_loss(labels, clip_probabilities(probabilities, b))}
-        for b in bounds
-    ]
-    return pd.DataFrame(rows)
-
-
-def best_clip_bound(labels, probabilities, bounds: Sequence[float] | None = None) -> float:
-    """The bound with the lowest validation log loss (the smallest one on a tie) (notebook 08)."""
-    if bounds is None:
-        bounds = DEFAULT_BOUNDS
-    curve = clipping_curve(labels, probabilities, bounds)
-    best = curve["log_loss"].min()
-    return float(curve.loc[curve["log_loss"] <= best + 1e-12, "bound"].min())
-
-
-DEFAULT_BOUNDS = (0.0, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
-
-
-def build_submission(ids, probabilities, clip: float | None = None) -> pd.DataFrame:
+def build_submission(ids: ArrayLike, probabilities: ArrayLike, clip: float | None = None) -> pd.DataFrame:
     """An ``id,label`` frame sorted by numeric id, with ``label`` = clipped P(dog) (notebook 08)."""
     ids = np.asarray(ids)
     p = np.asarray(probabilities, dtype="float64").reshape(-1)
@@ -105,22 +33,6 @@ def build_submission(ids, probabilities, clip: float | None = None) -> pd.DataFr
         raise SubmissionError("Probabilities must lie in [0, 1]; pass P(dog), not raw scores.")
     frame = pd.DataFrame({"id": int_ids, "label": clip_probabilities(p, clip)})
     return frame.sort_values("id", kind="stable").reset_index(drop=True)
-
-
-def _as_id(value) -> int:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        if value < 1:
-            raise SubmissionError(f"Kaggle ids are positive integers, not {value}.")
-        return int(value)
-    return parse_id(str(value))
-
-
-def read_sample_ids(sample: str | os.PathLike) -> np.ndarray:
-    """The ids listed in Kaggle's ``sample_submission.csv`` (notebook 08)."""
-    frame = pd.read_csv(sample)
-    if list(frame.columns) != list(HEADER):
-        raise SubmissionError(f"{Path(sample).name} does not start with the header id,label.")
-    return frame["id"].to_numpy(dtype="int64")
 
 
 def find_sample_submission(*folders: str | os.PathLike | None) -> Path | None:
@@ -246,8 +158,8 @@ def _copy_move(source: Path, target: Path) -> None:
 
 
 def write_submission(
-    ids,
-    probabilities,
+    ids: ArrayLike,
+    probabilities: ArrayLike,
     path: str | os.PathLike,
     *,
     clip: float | None = None,
@@ -286,46 +198,3 @@ def write_submission(
         if os.path.exists(temporary):
             os.unlink(temporary)
     return path
-
-
-def validation_halves(labels, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Two disjoint halves of the validation indices, each with half of every class (notebook 08).
-
-    One half chooses a setting (the clipping bound), the other reports what it is worth: a
-    score measured on the images that chose it would be optimistic.
-    """
-    labels = np.asarray(labels).reshape(-1)
-    rng = np.random.default_rng(seed)
-    first, second = [], []
-    for value in np.unique(labels):
-        members = np.flatnonzero(labels == value)
-        rng.shuffle(members)
-        cut = (len(members) + 1) // 2
-        first.append(members[:cut])
-        second.append(members[cut:])
-    return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
-
-
-def held_out_clip_bound(labels, probabilities, bounds: Sequence[float] | None = None, seed: int = 0) -> pd.DataFrame:
-    """Choose the clipping bound on one half of the validation split, score it on the other (notebook 08).
-
-    Two rows (2-fold cross-validation): ``chosen_on`` "A" / "B", the ``bound`` chosen there with
-    :func:`best_clip_bound`, and on the *other* half (``scored_on``) the log loss without clipping
-    (``held_out_unclipped``) and clipped at that bound (``held_out_clipped``). Row "A" is the
-    choice a submission uses; row "B" shows how much the choice moves with the images.
-    """
-    y = np.asarray(labels).reshape(-1)
-    p = np.asarray(probabilities, dtype="float64").reshape(-1)
-    if y.shape != p.shape:
-        raise SubmissionError(f"{y.shape[0]} labels but {p.shape[0]} probabilities: they must pair up.")
-    half_a, half_b = validation_halves(y, seed)
-    rows = []
-    for name, choose, score, other in (("A", half_a, half_b, "B"), ("B", half_b, half_a, "A")):
-        bound = best_clip_bound(y[choose], p[choose], bounds)
-        rows.append({
-            "chosen_on": name, "images_chosen_on": len(choose), "bound": bound, "scored_on": other,
-            "images_scored_on": len(score),
-            "held_out_unclipped": log_loss(y[score], p[score]),
-            "held_out_clipped": log_loss(y[score], clip_probabilities(p[score], bound)),
-        })
-    return pd.DataFrame(rows)
