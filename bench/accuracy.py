@@ -5,7 +5,7 @@
 
 Trains each named registered variant (default: ``baseline tf_tutorial chollet_ch8 deeper``)
 on the profile's training split of the data the course finds (``CATSDOGS_DATA``: the shared
-4,000-image sample), exactly as ``utils.training.train_variant`` does, and scores each model it
+4,000-image sample), exactly as ``utils.fit.train_variant`` does, and scores each model it
 saved on the evaluation set ``../shared/data/dogs-vs-cats-eval/eval.zip``: 4,000 labelled Kaggle
 images that no training run, validation split or choice of settings has seen.
 
@@ -18,9 +18,9 @@ images that no training run, validation split or choice of settings has seen.
   variants other than ``baseline`` at their own (published) epochs with no budget instead.
 * Each model is scored as the prediction command (``python -m utils.submit``) would use it: the
   checkpoint ``models/<run>.keras`` the run saved, P(dog) with its test-time augmentation (the
-  mean over the image and its mirror image, ``utils.prediction.predict_files``) and clipped to
+  mean over the image and its mirror image, ``utils.predict.predict_files``) and clipped to
   its default bound (``utils.submit.DEFAULT_CLIP``); accuracy and Kaggle's log loss
-  (``utils.evaluation``). The evaluation images are extracted, read-only, into a private
+  (``utils.evaluate``). The evaluation images are extracted, read-only, into a private
   temporary folder removed at the end; they never reach a training or validation pipeline,
   and the script refuses to run when any of them (by Kaggle id or by content) is among the
   training data.

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from utils.check._report import exercise, same_choice
 
-HEAD_FIRST_CHOICES = {
-    "a": "Keras cannot compile a model whose head has random weights.",
-    "b": "A random head makes large, meaningless errors whose gradients wreck the pretrained layers.",
-    "c": "Training the head first is only faster, not better.",
-}
+#: Exercise 2's answers, lettered a, b, c.
+HEAD_FIRST_CHOICES = dict(zip("abc", ("Keras cannot compile a model whose head has random weights.",
+                                      "A random head makes large, meaningless errors whose gradients wreck the "
+                                      "pretrained layers.",
+                                      "Training the head first is only faster, not better.")))
 
 
 @exercise("05.1")
