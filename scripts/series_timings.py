@@ -136,7 +136,7 @@ def readme_note(timings: dict) -> str:
         entries = timings.get(profile, {}).values()
         runs = sorted({(e["date"], e["machine"]) for e in entries})
         if runs:
-            said.append(f"`{profile}` on " + " and ".join(f"{day} on a {machine}" for day, machine in runs))
+            said.append(f"`{profile}` on " + " and ".join(f"{day} ({machine})" for day, machine in runs))
         else:
             said.append(f"`{profile}` not measured yet ({NOT_MEASURED.get(profile, 'not run by the maintainers')})")
     return ("<!-- notebook-times -->Minutes to read (estimated from each notebook's prose at 200 words a minute and "
