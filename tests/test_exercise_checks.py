@@ -55,7 +55,7 @@ def image():
 @pytest.fixture
 def ranking():
     return pd.DataFrame({"run": ["deeper-1", "augmented-1", "baseline-1"],
-                         "best_val_loss": [0.40, 0.49, 0.58], "best_val_accuracy": [0.85, 0.86, 0.70]})
+                         "model_val_loss": [0.40, 0.49, 0.58], "model_val_accuracy": [0.85, 0.86, 0.70]})
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def cases(gray, small_model, image, ranking, metrics):
 @pytest.fixture(scope="module")
 def all_cases(gray, small_model, image):
     frame = pd.DataFrame({"run": ["deeper-1", "augmented-1", "baseline-1"],
-                          "best_val_loss": [0.40, 0.49, 0.58], "best_val_accuracy": [0.85, 0.86, 0.70]})
+                          "model_val_loss": [0.40, 0.49, 0.58], "model_val_accuracy": [0.85, 0.86, 0.70]})
     history = pd.DataFrame({"run": ["deeper-1"] * 4, "epoch": [0, 1, 2, 3],
                             "loss": [0.7, 0.5, 0.4, 0.3], "val_loss": [0.69, 0.52, 0.45, 0.47]})
     return cases(gray, small_model, image, frame, history)

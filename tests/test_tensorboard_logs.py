@@ -108,8 +108,8 @@ def test_ranking_orders_runs_by_lowest_validation_loss(in_home):
     assert table["model_val_loss"].is_monotonic_increasing
     for _, row in table.iterrows():
         history = pd.read_csv(in_home / "logs" / row["run"] / "history.csv")
-        assert row["best_val_loss"] == pytest.approx(history["val_loss"].min(), rel=1e-6)
-        assert row["best_val_accuracy"] == pytest.approx(history["val_accuracy"].max(), rel=1e-6)
+        assert row["min_val_loss"] == pytest.approx(history["val_loss"].min(), rel=1e-6)
+        assert row["max_val_accuracy"] == pytest.approx(history["val_accuracy"].max(), rel=1e-6)
         assert row["best_epoch"] == int(history["val_loss"].idxmin())
         assert row["epochs"] == EPOCHS
         info = json.loads((in_home / "logs" / row["run"] / "run.json").read_text())
@@ -252,7 +252,7 @@ def test_a_run_is_ranked_and_recorded_by_the_model_it_saved(tmp_path, home, monk
     assert list(ranking["run"]) == [second, first]
     row = ranking.set_index("run").loc[first]
     assert row["model_val_loss"] == pytest.approx(worse["best_val_loss"])
-    assert row["best_val_loss"] < row["model_val_loss"]  # the event files still show the best epoch
+    assert row["min_val_loss"] < row["model_val_loss"]  # the event files still show the best epoch
     path.write_text(json.dumps({**info, "best_val_loss": 1e-3, "best_val_accuracy": 0.999}))
     record = tbl.record_best_run(tbl.rank_runs())
     assert (record["run"], record["val_loss"], record["val_accuracy"]) == (first, 1e-3, 0.999)

@@ -33,9 +33,9 @@ def run_filter(regex: str, ranking: Any) -> tuple[bool, str]:
 @exercise("07.2")
 def accuracy_winner(run: str, ranking: Any) -> tuple[bool, str]:
     """The run with the highest best validation accuracy (notebook 07)."""
-    best = ranking.sort_values("best_val_accuracy", ascending=False, kind="stable")
-    top = set(best.loc[best["best_val_accuracy"] == best["best_val_accuracy"].iloc[0], "run"])
-    return str(run) in top, "sort the ranking by best_val_accuracy, highest first."
+    best = ranking.sort_values("model_val_accuracy", ascending=False, kind="stable")
+    top = set(best.loc[best["model_val_accuracy"] == best["model_val_accuracy"].iloc[0], "run"])
+    return str(run) in top, "sort the ranking by model_val_accuracy (the saved model's), highest first."
 
 
 @exercise("07.3")

@@ -16,8 +16,8 @@ at the end of a run, and updates it for a transfer model).
 Every public name is imported from ``utils.runs``.
 
 In ``run.json``, ``best_val_loss`` / ``best_val_accuracy`` are the *saved model's* scores on the
-validation split; :func:`rank_runs` calls them ``model_val_loss`` / ``model_val_accuracy`` and
-keeps ``best_val_loss`` for the lowest loss over the epochs (what TensorBoard shows).
+validation split, and :func:`rank_runs` calls them ``model_val_loss`` / ``model_val_accuracy``;
+its ``min_val_loss`` / ``max_val_accuracy`` are the extremes over the epochs (what TensorBoard shows).
 """
 from utils.runs.listing import RUN_COLUMNS, list_runs, load_run, run_names
 from utils.runs.ranking import best_json_path, rank_runs, read_best_run, record_best_run

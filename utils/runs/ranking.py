@@ -20,7 +20,7 @@ def rank_runs(logs_dir: Path | str | None = None, scalars: pd.DataFrame | None =
 
     Columns: run, variant, profile, model_val_loss and model_val_accuracy (the saved
     checkpoint's own scores, from run.json: the best epoch's, or the last epoch's for a run
-    that keeps its last epoch, like ``deeper``), best_val_loss, best_val_accuracy, best_epoch
+    that keeps its last epoch, like ``deeper``), min_val_loss, max_val_accuracy, best_epoch
     (the lowest validation loss over the epochs, the highest accuracy, and the epoch of that
     loss counted from 0: what TensorBoard shows, from the event files), epochs, params,
     train_seconds. A run without run.json's scores gets its best epoch's as model_val_*. With
@@ -42,23 +42,23 @@ def rank_runs(logs_dir: Path | str | None = None, scalars: pd.DataFrame | None =
         if profile is not None and info.get("profile") != profile:
             continue
         best = group.loc[group["val_loss"].idxmin()]
-        best_val_loss = float(group["val_loss"].min())
-        best_val_accuracy = float(group["val_accuracy"].max()) if "val_accuracy" in group else np.nan
+        min_val_loss = float(group["val_loss"].min())
+        max_val_accuracy = float(group["val_accuracy"].max()) if "val_accuracy" in group else np.nan
         rows.append({
             "run": run,
             "variant": info.get("variant", ""),
             "profile": info.get("profile", ""),
-            "model_val_loss": float(info.get("best_val_loss", best_val_loss)),
-            "model_val_accuracy": float(info.get("best_val_accuracy", best_val_accuracy)),
-            "best_val_loss": best_val_loss,
-            "best_val_accuracy": best_val_accuracy,
+            "model_val_loss": float(info.get("best_val_loss", min_val_loss)),
+            "model_val_accuracy": float(info.get("best_val_accuracy", max_val_accuracy)),
+            "min_val_loss": min_val_loss,
+            "max_val_accuracy": max_val_accuracy,
             "best_epoch": int(best["epoch"]),
             "epochs": int(group["epoch"].nunique()),
             "params": info.get("params", np.nan),
             "train_seconds": info.get("train_seconds", np.nan),
         })
-    columns = ["run", "variant", "profile", "model_val_loss", "model_val_accuracy", "best_val_loss",
-               "best_val_accuracy", "best_epoch", "epochs", "params", "train_seconds"]
+    columns = ["run", "variant", "profile", "model_val_loss", "model_val_accuracy", "min_val_loss",
+               "max_val_accuracy", "best_epoch", "epochs", "params", "train_seconds"]
     table = pd.DataFrame(rows, columns=columns)
     table = table.sort_values(["model_val_loss", "run"], kind="stable").reset_index(drop=True)
     table.index = table.index + 1
