@@ -112,8 +112,6 @@ def record_best_run(ranking: pd.DataFrame, logs_dir: Path | str | None = None, p
         "model_path": config.relative(checkpoint),
         "val_loss": float(top["model_val_loss"]),
         "val_accuracy": float(top["model_val_accuracy"]),
-        "image_size": info.get("image_size"),
-        "color_mode": info.get("color_mode"),
         "profile": info.get("profile"),
         "epochs_run": info.get("epochs_run"),
         "chosen_by": "lowest validation log loss of the saved model (notebook 07)",
