@@ -33,7 +33,8 @@ PROFILES = ("smoke", "default", "full")
 WORDS_PER_MINUTE, CODE_LINES_PER_MINUTE = 200, 10
 HEADER = re.compile(r"<!-- timings -->.*?<!-- /timings -->", re.S)
 README_NOTE = re.compile(r"<!-- notebook-times -->.*?<!-- /notebook-times -->", re.S)
-NOT_MEASURED = {"full": "needs all of Kaggle's 25,000 images"}
+NOT_MEASURED = {"full": "needs all of Kaggle's 25,000 images"}  # why a profile has no time; otherwise:
+NOT_RUN = "not yet run by the maintainers"
 
 
 def reading_minutes(nb) -> int:
@@ -83,7 +84,7 @@ def header_line(stem: str, nb, timings: dict) -> str:
         if entry:
             parts.append(f"{_minutes(entry['minutes'])} in `{profile}` ({entry['machine']}, {entry['date']})")
         else:
-            why = NOT_MEASURED.get(profile, "not yet run by the maintainers")
+            why = NOT_MEASURED.get(profile, NOT_RUN)
             parts.append(f"`{profile}` not measured yet ({why})")
     return (f"<!-- timings -->**Time to read:** about {reading_minutes(nb)} minutes. **Time to run**, measured by "
             f"`scripts/run_series.py`: {'; '.join(parts)}.<!-- /timings -->")
@@ -138,7 +139,7 @@ def readme_note(timings: dict) -> str:
         if runs:
             said.append(f"`{profile}` on " + " and ".join(f"{day} ({machine})" for day, machine in runs))
         else:
-            said.append(f"`{profile}` not measured yet ({NOT_MEASURED.get(profile, 'not run by the maintainers')})")
+            said.append(f"`{profile}` not measured yet ({NOT_MEASURED.get(profile, NOT_RUN)})")
     return ("<!-- notebook-times -->Minutes to read (estimated from each notebook's prose at 200 words a minute and "
             "its code at 10 lines a minute) and wall-clock minutes to run, written by `scripts/run_series.py` from "
             f"`notebooks/timings.json`: {'; '.join(said)}.<!-- /notebook-times -->")
