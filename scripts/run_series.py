@@ -8,7 +8,8 @@ ignores it), so a learner's run never changes a tracked file. ``--in-place`` wri
 over the committed notebook instead: that is the maintainers' ``make refresh-notebooks``.
 Stops at the first notebook that fails and prints the error's message (not a traceback).
 
-Every run writes how long each notebook took to ``<output dir>/timings.json``. ``--in-place``
+A run that saves to an output folder also writes how long each notebook took to
+``<output dir>/timings.json`` (``--no-save`` writes nothing). ``--in-place``
 and ``--record-timings`` (maintainers: ``make refresh-timings PROFILE=smoke``) also record them
 in ``notebooks/timings.json`` and rewrite the notebooks' header line and the README's table from
 it (see series_timings.py), so the published times always come from a run.
