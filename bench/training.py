@@ -1,6 +1,6 @@
 """Training speed and accuracy figures for the README (notebooks 03 and 04).
 
-    python bench/training.py [--variant NAME] [--images 640] [--epochs 2] [--rounds 3] [--profile default]
+    python bench/training.py [--variant NAME] [--images 640] [--epochs 2] [--rounds 3] [--profile default] [--settings]
 
 Prints, for the default variant (``utils.models.registry.DEFAULT_VARIANT``) unless ``--variant`` is given:
 
@@ -14,6 +14,13 @@ Prints, for the default variant (``utils.models.registry.DEFAULT_VARIANT``) unle
    what a large float32 matrix product measures on the same cores (NumPy and TensorFlow);
 3. the best from-scratch run of the profile found in ``logs/`` (written by notebook 04 or
    ``python -m utils.train``): validation accuracy and training time.
+
+With ``--settings``, it then times the variant's training step from in-memory tensors under
+CPU speed settings, each in a fresh process, as a ratio to float32 with TensorFlow's defaults:
+bfloat16 mixed precision (``keras.mixed_precision``, only where the CPU has AVX512-BF16 or
+AMX, else reported as not available), XLA (``jit_compile=True``), both, and one intra-op
+thread (how much the other cores add). ``bench/ideas.py`` measures what the same settings do
+to validation accuracy.
 
 Run it on an otherwise idle machine: other processes on the same cores lower every figure.
 """
@@ -56,6 +63,72 @@ def images_per_second(model, dataset, images: int, epochs: int) -> float:
     return epochs * images / (time.perf_counter() - start)
 
 
+SETTINGS = {  # name: (keras.mixed_precision policy, jit_compile, intra-op threads or None for the default)
+    "float32, TensorFlow's defaults": ("float32", False, None),
+    "bfloat16 mixed precision": ("mixed_bfloat16", False, None),
+    "XLA (jit_compile=True)": ("float32", True, None),
+    "bfloat16 and XLA": ("mixed_bfloat16", True, None),
+    "one intra-op thread": ("float32", False, 1),
+}
+
+
+def setting_child(name: str, variant_name: str, images: int, epochs: int, profile: str) -> None:
+    """Print the images/s of one :data:`SETTINGS` entry (run in a fresh process: threads are fixed at start-up)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    policy, jit, threads = SETTINGS[name]
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    keras.mixed_precision.set_global_policy(policy)
+    from utils.data.dataset import load_manifest
+    from utils.data.pipeline import make_dataset
+    from utils.models.registry import build_model, get_variant
+
+    variant = get_variant(variant_name)
+    train = load_manifest(profile)
+    train = train[train["split"] == "train"].head(images)
+    x = np.concatenate([b.numpy() for b, _ in make_dataset(train, image_size=variant.image_size,
+                                                           color_mode=variant.color_mode, batch_size=256)])
+    feed = tf.data.Dataset.from_tensor_slices((x, train["label"].to_numpy("int32"))).batch(variant.batch_size).prefetch(2)
+    keras.utils.set_random_seed(0)
+    model = build_model(variant_name, compile=False)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=jit)
+    print(f"RATE {images_per_second(model, feed, len(x), epochs):.3f}")
+
+
+def compare_settings(variant_name: str, images: int, epochs: int, rounds: int, profile: str) -> None:
+    """Print images/s under each of :data:`SETTINGS`, each a fresh process, interleaved rounds, median of each."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from utils.models.cost import bf16_supported
+
+    names = [n for n in SETTINGS if SETTINGS[n][0] == "float32" or bf16_supported()]
+    rates = {n: [] for n in names}
+    for _ in range(rounds):
+        for name in names:
+            out = subprocess.run([sys.executable, __file__, "--setting", name, "--variant", variant_name, "--images",
+                                  str(images), "--epochs", str(epochs), "--profile", profile],
+                                 capture_output=True, text=True)
+            rate = next((float(line.split()[1]) for line in out.stdout.splitlines() if line.startswith("RATE ")), None)
+            if rate is None:
+                raise SystemExit(f"error: the {name!r} run failed:\n{out.stderr[-2000:]}")
+            rates[name].append(rate)
+    reference = float(np.median(rates[names[0]]))
+    print(f"\nCPU speed settings, {variant_name}, in-memory tensors, median of {rounds} interleaved rounds "
+          f"(each a fresh process):")
+    for name in SETTINGS:
+        if name not in rates:
+            print(f"  {name + ':':32s} not available: this CPU has no AVX512-BF16 or AMX")
+            continue
+        value = float(np.median(rates[name]))
+        print(f"  {name + ':':32s} {value:8.1f} images/s  {value / reference:5.2f}x")
+
+
 def main() -> None:
     import keras
     import numpy as np
@@ -72,7 +145,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="timed passes over those images per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved measurements of each feed (median shown)")
     parser.add_argument("--profile", default="default")
+    parser.add_argument("--settings", action="store_true",
+                        help="also time bfloat16, XLA and one thread against float32 (fresh processes)")
+    parser.add_argument("--setting", choices=list(SETTINGS), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.setting:
+        setting_child(args.setting, args.variant, args.images, args.epochs, args.profile)
+        return
 
     from utils.models.cost import cpu_description
 
@@ -125,6 +204,9 @@ def main() -> None:
           f"{tf_matmul:.0f} in TensorFlow; training reaches {100 * achieved / numpy_peak:.0f}% of the former")
     print(f"  one epoch of {int((frame['split'] == 'train').sum()):,} training images: "
           f"about {(frame['split'] == 'train').sum() / pipeline_rate:.0f} s at this rate")
+
+    if args.settings:
+        compare_settings(args.variant, n, args.epochs, args.rounds, args.profile)
 
     runs = list_runs()
     runs = runs[(runs["profile"] == args.profile) & (runs["variant"] != "baseline")] if len(runs) else runs

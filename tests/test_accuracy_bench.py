@@ -55,6 +55,13 @@ def test_the_time_budget_stops_before_an_epoch_it_would_overrun():
     assert not unlimited.stopped and len(history.history["loss"]) == 6
 
 
+def test_the_reference_is_the_median_baseline_time_so_one_slow_run_does_not_move_the_budget():
+    bench = _bench()
+    assert bench.reference_seconds([60.0]) == 60.0
+    assert bench.reference_seconds([61.0, 140.0, 59.0]) == 61.0  # one run slowed by another job
+    assert bench.reference_seconds([50.0, 70.0]) == 60.0
+
+
 def test_an_evaluation_image_among_the_training_data_is_refused(manifest, tmp_path):
     bench = _bench()
     train = [Path(p) for p in manifest.loc[manifest["split"] == "train", "filepath"]]
@@ -91,6 +98,9 @@ def test_quick_run_prints_the_table_and_never_trains_on_the_evaluation_set(share
     assert [r.split("|")[1].strip() for r in rows] == ["`baseline`", "`tf_tutorial`"]
     assert rows[0].rstrip(" |").endswith("1.0")  # the baseline is the time reference
     assert "Machine:" in result.stdout and "Evaluation set: 40 images" in result.stdout
+    # --quick trains the baseline twice; the reference is the median of the two training times.
+    reference = next(line for line in lines if line.startswith("Reference:"))
+    assert "median of 2 run(s)" in reference and reference.count(" s") == 2
     # Trained on the smoke manifest of the shared sample; no evaluation image was written to the home.
     assert not [p for p in home.rglob("*") if p.is_file() and bench.kaggle_id_or_none(p) in eval_ids]
 
@@ -99,6 +109,7 @@ def test_quick_run_prints_the_table_and_never_trains_on_the_evaluation_set(share
     (["no_such_variant"], "unknown variant 'no_such_variant'"),
     (["--eval", "missing/eval.zip", "baseline"], "No evaluation set at"),
     (["--budget-multiple", "0", "baseline"], "--budget-multiple must be positive"),
+    (["--baseline-runs", "0", "baseline"], "--baseline-runs must be at least 1"),
 ])
 def test_bad_inputs_get_one_clear_message(args, message, tmp_path):
     result = _run("--quick", *args, home=tmp_path)

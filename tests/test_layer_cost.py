@@ -21,6 +21,10 @@ def test_layer_costs_time_every_layer_with_its_own_flops(overrides):
     assert list(summary.index[:2]) == ["64x64", "32x32"] and summary.index[-1] == "head"
     # the head (Flatten/Dense after the last pooling) does a tiny share of the work
     assert summary.loc["head", "share of FLOPs"] < 0.05
+    assert "GFLOP/s" not in summary
+    speed = by_resolution(costs, batch=2).loc["64x64", "GFLOP/s"]  # 3 x MFLOPs per image x batch / ms
+    at_64 = costs[costs["resolution"] == 64]
+    assert speed == pytest.approx(3 * at_64["MFLOPs"].sum() * 2 / at_64["ms"].sum())
 
 
 def test_cpu_description_names_the_vector_instructions():
@@ -30,3 +34,10 @@ def test_cpu_description_names_the_vector_instructions():
     assert "logical CPUs" in text
     flags = open("/proc/cpuinfo").read() if __import__("os").path.exists("/proc/cpuinfo") else ""
     assert ("AVX2" in text) == (" avx2" in flags)
+
+
+def test_bf16_support_follows_the_cpu_flags():
+    from utils.models.cost import bf16_supported
+
+    flags = open("/proc/cpuinfo").read() if __import__("os").path.exists("/proc/cpuinfo") else ""
+    assert bf16_supported() == (" avx512_bf16" in flags or " amx_bf16" in flags)

@@ -145,3 +145,24 @@ def test_load_manifest_builds_what_is_missing(home, kaggle_sample, monkeypatch):
     assert len(frame) == 280
     again = load_manifest("smoke")
     assert again.equals(frame)
+
+
+def test_changed_data_is_explained_without_a_local_path(home, kaggle_sample, tmp_path, monkeypatch, capsys):
+    from utils.data.dataset import source_changed
+
+    copy = tmp_path / "copy" / "dogs-vs-cats-sample"
+    copy.mkdir(parents=True)
+    for name in ("train.zip", "test.zip", "sample_submission.csv"):
+        shutil.copy(kaggle_sample / name, copy / name)
+    monkeypatch.setenv("CATSDOGS_DATA", str(copy))
+    load_manifest("smoke")
+    assert source_changed("smoke") is None
+    os.utime(copy / "train.zip", (1, 1))  # the same name, other files (e.g. the folder copied again)
+    why = source_changed("smoke")
+    assert why == "the files in dogs-vs-cats-sample changed since it was built"
+    other = tmp_path / "elsewhere" / "dogs-vs-cats-sample"  # a folder of the same name in another place
+    shutil.copytree(copy, other)
+    monkeypatch.setenv("CATSDOGS_DATA", str(other))
+    assert source_changed("smoke") == "it was built from another folder named dogs-vs-cats-sample"
+    load_manifest("smoke")
+    assert str(tmp_path) not in capsys.readouterr().out

@@ -24,14 +24,12 @@ def largest_time_share(resolution: Any, costs: Any) -> tuple[bool, str]:
 def largest_batch_gain(resolution: Any, costs_64: Any, costs_128: Any) -> tuple[bool, str]:
     """The resolution whose layers gain most GFLOP/s from a batch of 64 to 128 (two layer_costs tables)
     (notebook 09)."""
-    def speed(costs, batch):
-        groups = costs.groupby("resolution")
-        return 3 * groups["MFLOPs"].sum() * batch / groups["ms"].sum()
+    from utils.models.cost import by_resolution
 
-    gain = (speed(costs_128, 128) / speed(costs_64, 64)).drop(index=1, errors="ignore")
-    best = f"{gain.idxmax()}x{gain.idxmax()}"
-    return _resolution(resolution) == best, ("compute each resolution's GFLOP/s in both tables (3 x MFLOPs x batch / "
-                                             "ms, summed per resolution) and compare.")
+    gain = (by_resolution(costs_128, 128)["GFLOP/s"] / by_resolution(costs_64, 64)["GFLOP/s"]).drop(index="head",
+                                                                                                   errors="ignore")
+    return _resolution(resolution) == gain.idxmax(), ("compute each resolution's GFLOP/s in both tables "
+                                                      "(by_resolution(costs, batch)) and compare.")
 
 
 @exercise("09.3")

@@ -252,8 +252,11 @@ def source_changed(profile: Profile | str | None = None, data_dir: Path | None =
     if recorded is None:
         return "the dataset has no record of the data it was built from"
     if recorded.get("folder") != now["folder"]:
-        return f"it was built from {recorded.get('folder')}, and the data is now in {now['folder']}"
-    return f"the files in {now['folder']} changed since it was built"
+        before, after = config.relative(recorded.get("folder") or "?"), config.relative(now["folder"])
+        if before == after:
+            return f"it was built from another folder named {after}"
+        return f"it was built from {before}, and the data is now in {after}"
+    return f"the files in {config.relative(now['folder'])} changed since it was built"
 
 
 def load_manifest(profile: Profile | str | None = None, data_dir: Path | None = None) -> pd.DataFrame:

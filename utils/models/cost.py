@@ -20,20 +20,33 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def cpu_description() -> str:
-    """Processor model, logical CPUs, and which of AVX2 / AVX-512 / AVX-512 BF16 / AMX it has (notebook 09)."""
-    model, flags = platform.processor() or platform.machine(), ""
+def _cpuinfo() -> tuple[str, set[str]]:
+    """The processor's model name and its feature flags (Linux's /proc/cpuinfo; empty elsewhere)."""
+    model, flags = platform.processor() or platform.machine(), set()
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name") and model in ("", platform.machine()):
                 model = line.split(":", 1)[1].strip()
             if line.startswith("flags") and not flags:
-                flags = line
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
+    return model, flags
+
+
+def cpu_description() -> str:
+    """Processor model, logical CPUs, and which of AVX2 / AVX-512 / AVX-512 BF16 / AMX it has (notebook 09)."""
+    model, flags = _cpuinfo()
     found = [name for name, flag in [("AVX2", "avx2"), ("AVX-512", "avx512f"), ("AVX-512 BF16", "avx512_bf16"),
-                                     ("AMX", "amx_tile")] if f" {flag}" in flags]
+                                     ("AMX", "amx_tile")] if flag in flags]
     return f"{model}, {os.cpu_count()} logical CPUs, {', '.join(found) or 'no AVX2'}"
+
+
+def bf16_supported() -> bool:
+    """True when the CPU computes in bfloat16 in hardware (AVX512-BF16 or AMX-BF16), where
+    ``keras.mixed_precision.set_global_policy("mixed_bfloat16")`` can pay off (bench/training.py)."""
+    flags = _cpuinfo()[1]
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def matmul_gflops(library: str = "numpy", seconds: float = 5.0, size: int = 2048) -> float:
@@ -130,13 +143,19 @@ def layer_costs(name: str, batch: int = 64, repeats: int = 20, overrides: dict |
     return table
 
 
-def by_resolution(costs: pd.DataFrame) -> pd.DataFrame:
-    """:func:`layer_costs` summed per input resolution: share of the FLOPs against share of the time (notebook 09)."""
+def by_resolution(costs: pd.DataFrame, batch: int | None = None) -> pd.DataFrame:
+    """:func:`layer_costs` summed per input resolution: share of the FLOPs against share of the time (notebook 09).
+
+    With the ``batch`` the costs were timed at, also each resolution's training GFLOP/s
+    (3 x forward MFLOPs per image x batch / ms).
+    """
     import pandas as pd
 
     groups = costs.groupby("resolution", sort=False)
     table = pd.DataFrame({"share of FLOPs": groups["MFLOPs"].sum() / costs["MFLOPs"].sum(),
                           "share of time": groups["ms"].sum() / costs["ms"].sum(),
                           "ms": groups["ms"].sum()})
+    if batch is not None:
+        table["GFLOP/s"] = 3 * groups["MFLOPs"].sum() * batch / groups["ms"].sum()
     table.index = [f"{r}x{r}" if r > 1 else "head" for r in table.index]
     return table

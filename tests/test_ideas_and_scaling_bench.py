@@ -1,0 +1,105 @@
+"""bench/ideas.py (one change at a time, on validation) and bench/scaling.py (time and memory per image)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(script: str, *args, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CATSDOGS_HOME": str(home), "CATSDOGS_HEADLESS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=900)
+
+
+def _table(stdout: str) -> list[list[str]]:
+    rows = [line for line in stdout.splitlines() if line.startswith("|")]
+    return [[c.strip() for c in row.strip("|").split("|")] for row in rows[2:]]
+
+
+def test_mixup_mixes_each_image_with_its_partner_by_the_same_weight_as_its_label():
+    import tensorflow as tf
+
+    ideas = _module("ideas")
+    images = np.stack([np.full((4, 4, 3), v, "float32") for v in (0.0, 100.0, 200.0, 255.0)])
+    labels = np.array([0, 1, 1, 0], "int32")
+    mixed, soft = next(iter(ideas.mixup_batches(tf.data.Dataset.from_tensors((images, labels)), 0.2, seed=0)))
+    mixed, soft = mixed.numpy(), soft.numpy()
+    partner = images[::-1]
+    lam = soft[:, 1] - np.eye(2)[labels[::-1]][:, 1]  # P(dog) = lam*dog_i + (1-lam)*dog_partner
+    for i in range(4):
+        weight = (mixed[i, 0, 0, 0] - partner[i, 0, 0, 0]) / (images[i, 0, 0, 0] - partner[i, 0, 0, 0])
+        expected = np.eye(2)[labels[i]] * weight + np.eye(2)[labels[::-1][i]] * (1 - weight)
+        np.testing.assert_allclose(soft[i], expected, atol=1e-5)
+    np.testing.assert_allclose(soft.sum(axis=1), 1.0, atol=1e-6)
+    assert np.all((mixed >= 0) & (mixed <= 255)) and lam.shape == (4,)
+
+
+def test_a_combination_carries_each_ideas_one_change_and_nothing_else():
+    ideas = _module("ideas")
+    both = ideas.idea("bf16+input_80")
+    assert both.policy == "mixed_bfloat16" and both.overrides == {"image_size": (80, 80)}
+    assert (both.mixup, both.label_smoothing, both.epochs_factor, both.jit_compile) == (0.0, 0.0, 1.0, False)
+    assert ideas.IDEAS["bf16"].overrides == {} and ideas.idea("bf16") is ideas.IDEAS["bf16"]
+
+
+@pytest.mark.slow
+def test_ideas_prints_one_row_per_idea_with_the_reference_first(manifest, tmp_path):
+    result = _run("ideas.py", "--profile", "smoke", "label_smoothing", "translate", home=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _table(result.stdout)
+    assert [r[0] for r in rows] == ["`reference`", "`label_smoothing`", "`translate`"]
+    assert rows[0][-1] == "1.00" and all(0 <= float(r[3]) <= 1 for r in rows)
+    assert "validation split" in result.stdout and "Machine:" in result.stdout
+
+
+def test_ideas_lists_its_ideas_and_refuses_an_unknown_one(tmp_path):
+    listed = _run("ideas.py", "--list", home=tmp_path)
+    ideas = _module("ideas")
+    assert listed.returncode == 0 and [line.split()[0] for line in listed.stdout.splitlines()] == list(ideas.IDEAS)
+    bad = _run("ideas.py", "no_such_idea", home=tmp_path)
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(errors) == 1 and "no_such_idea" in errors[0]
+
+
+def test_fit_line_recovers_a_line():
+    scaling = _module("scaling")
+    assert scaling.fit_line([1, 2, 3], [5, 7, 9]) == pytest.approx((3.0, 2.0))
+    assert scaling.fit_line([1, 2, 4], [2, 4, 8], through_zero=True) == pytest.approx((0.0, 2.0))
+
+
+@pytest.mark.slow
+def test_scaling_measures_each_size_in_its_own_process(shared_data, tmp_path):
+    result = _run("scaling.py", "--sizes", "64", "128", home=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _table(result.stdout)
+    assert [r[0] for r in rows] == ["64", "128"]
+    assert all(r[4].endswith(" MB") and float(r[4][:-3].replace(",", "")) > 0 for r in rows)
+    assert "Extrapolated to the full profile's 22,500 training images" in result.stdout
+    assert not list(tmp_path.rglob("*.jpg"))  # the images went to a private temporary folder, now removed
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sizes", "1000"], "at least two --sizes"),
+    (["--variant", "no_such_variant"], "unknown variant 'no_such_variant'"),
+])
+def test_scaling_bad_inputs_get_one_clear_message(args, message, tmp_path):
+    result = _run("scaling.py", *args, home=tmp_path)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and "Traceback" not in result.stderr and len(errors) == 1 and message in errors[0]
