@@ -13,8 +13,9 @@ images that no training run, validation split or choice of settings has seen.
   ``--baseline-runs`` times (default 3; the same seed gives the same model each time) and the
   reference is the median of those training times, so one run slowed by another job on the
   machine does not move every budget. Every other variant gets the same training-time budget,
-  ``--budget-multiple`` (default 10) times that reference, enforced by :class:`TimeBudget`: at the end of each epoch it stops training when
-  one more epoch as long as the last would end past the budget (so a run never *starts* an epoch
+  ``--budget-multiple`` (default 10) times that reference, enforced by :class:`TimeBudget`: at
+  the end of each epoch it stops training when one more epoch as long as the last would end
+  past the budget (so a run never *starts* an epoch
   it is not expected to finish; the first epoch always runs). The variant's own epoch count
   stays its cap. The table reports the epochs each reached. ``--published-epochs`` trains the
   variants other than ``baseline`` at their own (published) epochs with no budget instead.

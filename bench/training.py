@@ -63,6 +63,23 @@ def images_per_second(model, dataset, images: int, epochs: int) -> float:
     return epochs * images / (time.perf_counter() - start)
 
 
+def training_tensors(variant_name: str, images: int, profile: str):
+    """The variant, the first ``images`` training rows of the profile's manifest, and those images
+    decoded into one array with their labels: what the in-memory feeds train on."""
+    import numpy as np
+
+    from utils.data.dataset import load_manifest
+    from utils.data.pipeline import make_dataset
+    from utils.models.registry import get_variant
+
+    variant = get_variant(variant_name)
+    frame = load_manifest(profile)
+    train = frame[frame["split"] == "train"].head(images)
+    x = np.concatenate([b.numpy() for b, _ in make_dataset(train, image_size=variant.image_size,
+                                                           color_mode=variant.color_mode, batch_size=256)])
+    return variant, frame, train, x, train["label"].to_numpy("int32")
+
+
 SETTINGS = {  # name: (keras.mixed_precision policy, jit_compile, intra-op threads or None for the default)
     "float32, TensorFlow's defaults": ("float32", False, None),
     "bfloat16 mixed precision": ("mixed_bfloat16", False, None),
@@ -75,23 +92,16 @@ SETTINGS = {  # name: (keras.mixed_precision policy, jit_compile, intra-op threa
 def setting_child(name: str, variant_name: str, images: int, epochs: int, profile: str) -> None:
     """Print the images/s of one :data:`SETTINGS` entry (run in a fresh process: threads are fixed at start-up)."""
     import keras
-    import numpy as np
     import tensorflow as tf
 
     policy, jit, threads = SETTINGS[name]
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
     keras.mixed_precision.set_global_policy(policy)
-    from utils.data.dataset import load_manifest
-    from utils.data.pipeline import make_dataset
-    from utils.models.registry import build_model, get_variant
+    from utils.models.registry import build_model
 
-    variant = get_variant(variant_name)
-    train = load_manifest(profile)
-    train = train[train["split"] == "train"].head(images)
-    x = np.concatenate([b.numpy() for b, _ in make_dataset(train, image_size=variant.image_size,
-                                                           color_mode=variant.color_mode, batch_size=256)])
-    feed = tf.data.Dataset.from_tensor_slices((x, train["label"].to_numpy("int32"))).batch(variant.batch_size).prefetch(2)
+    variant, _, _, x, labels = training_tensors(variant_name, images, profile)
+    feed = tf.data.Dataset.from_tensor_slices((x, labels)).batch(variant.batch_size).prefetch(2)
     keras.utils.set_random_seed(0)
     model = build_model(variant_name, compile=False)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=jit)
@@ -134,8 +144,7 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
-    from utils.data.dataset import load_manifest
-    from utils.models.registry import DEFAULT_VARIANT, build_model, count_flops, get_variant
+    from utils.models.registry import DEFAULT_VARIANT, build_model, count_flops
     from utils.data.pipeline import make_dataset
     from utils.runs import list_runs
 
@@ -157,18 +166,13 @@ def main() -> None:
 
     print(f"Machine: {cpu_description()}; "
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    variant = get_variant(args.variant)
-    frame = load_manifest(args.profile)
-    train = frame[frame["split"] == "train"].head(args.images)
+    variant, frame, train, images, labels = training_tensors(args.variant, args.images, args.profile)
     batch = variant.batch_size
     n = len(train)
 
     keras.utils.set_random_seed(0)
     real = make_dataset(train, "train", image_size=variant.image_size, color_mode=variant.color_mode,
                         batch_size=batch, cache="memory")
-    images = np.concatenate([x.numpy() for x, _ in make_dataset(train, image_size=variant.image_size,
-                                                                   color_mode=variant.color_mode, batch_size=256)])
-    labels = train["label"].to_numpy("int32")
     tf_defaults = (tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(n, seed=0).batch(batch)
                    .prefetch(tf.data.AUTOTUNE))
     tensors = tf_defaults.with_options(real.options())  # the same tf.data options as the pipeline
