@@ -3,7 +3,7 @@
     python bench/accuracy.py [VARIANT ...] [--budget-multiple 10] [--published-epochs]
                              [--profile default] [--eval PATH] [--eval-limit N] [--quick]
 
-Trains each named registered variant (default: ``baseline tf_tutorial chollet_ch8 deeper``)
+Trains each named registered variant (default: ``baseline tf_tutorial chollet_ch8 deeper larger_input``)
 on the profile's training split of the data the course finds (``CATSDOGS_DATA``: the shared
 4,000-image sample), exactly as ``utils.fit.train_variant`` does, and scores each model it
 saved on the evaluation set ``../shared/data/dogs-vs-cats-eval/eval.zip``: 4,000 labelled Kaggle
@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.config import PROJECT_ROOT  # noqa: E402
 
-DEFAULT_VARIANTS = ("baseline", "tf_tutorial", "chollet_ch8", "deeper")
+DEFAULT_VARIANTS = ("baseline", "tf_tutorial", "chollet_ch8", "deeper", "larger_input")
 DEFAULT_EVAL = PROJECT_ROOT.parent / "shared" / "data" / "dogs-vs-cats-eval" / "eval.zip"
 COLUMNS = ["variant", "input", "params", "epochs", "eval accuracy", "eval log loss", "val accuracy",
            "training time", "time / baseline's"]

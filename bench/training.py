@@ -103,7 +103,7 @@ def setting_child(name: str, variant_name: str, images: int, epochs: int, profil
     variant, _, _, x, labels = training_tensors(variant_name, images, profile)
     feed = tf.data.Dataset.from_tensor_slices((x, labels)).batch(variant.batch_size).prefetch(2)
     keras.utils.set_random_seed(0)
-    model = build_model(variant_name, compile=False)
+    model = build_model(variant_name, compile=False, mixed_precision=False)  # the setting's policy, not the variant's
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=jit)
     print(f"RATE {images_per_second(model, feed, len(x), epochs):.3f}")
 
@@ -144,7 +144,7 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
-    from utils.models.registry import DEFAULT_VARIANT, build_model, count_flops
+    from utils.models.registry import DEFAULT_VARIANT, build_model, compute_policy, count_flops
     from utils.data.pipeline import make_dataset
     from utils.runs import list_runs
 
@@ -190,7 +190,8 @@ def main() -> None:
     model = build_model(args.variant)
     flops = count_flops(model)
     print(f"\nVariant {args.variant}: input {variant.input_shape}, batch {batch}, "
-          f"{model.count_params():,} parameters, {flops / 1e6:.1f} MFLOPs per image (forward); "
+          f"{model.count_params():,} parameters, {flops / 1e6:.1f} MFLOPs per image (forward), "
+          f"computing in {compute_policy(variant)}; "
           f"median of {args.rounds} rounds of {args.epochs} timed passes over {n} images")
     for name, value in rate.items():
         print(f"  {name + ':':40s} {value:8.1f} images/s")

@@ -103,3 +103,16 @@ def test_scaling_bad_inputs_get_one_clear_message(args, message, tmp_path):
     result = _run("scaling.py", *args, home=tmp_path)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and "Traceback" not in result.stderr and len(errors) == 1 and message in errors[0]
+
+
+def test_mixup_draws_new_weights_for_every_batch_and_every_epoch():
+    import tensorflow as tf
+
+    ideas = _module("ideas")
+    images = np.stack([np.full((2, 2, 3), v, "float32") for v in (0.0, 255.0)])
+    labels = np.array([0, 1], "int32")  # every batch has the same labels: the weights must still differ
+    # Beta(1, 1) is uniform: six draws from it are all different unless the seeds repeat
+    mixed = ideas.mixup_batches(tf.data.Dataset.from_tensors((images, labels)).repeat(3), 1.0, seed=0)
+    epochs = [[float(soft[0, 1]) for _, soft in mixed] for _ in range(2)]
+    weights = epochs[0] + epochs[1]
+    assert len(set(weights)) == len(weights) == 6, weights

@@ -118,3 +118,81 @@ def test_variant_changes_lists_every_setting_a_step_changes():
     assert "builder: seed_cnn -> gap_cnn" in changes and "learning_rate: 0.001 -> 0.0003" in changes
     assert not any(c.startswith(("dense:", "bn_momentum:")) for c in changes)  # part of the builder's change
     assert variant_changes("deeper", "deeper") == []
+
+
+def _dtypes(model):
+    conv, out = model.get_layer("block2_conv1"), model.get_layer("probabilities")
+    return conv.compute_dtype, conv.variable_dtype, out.compute_dtype
+
+
+def test_larger_input_computes_in_bfloat16_where_the_cpu_has_it_and_float32_elsewhere(monkeypatch):
+    from utils.models import cost
+    from utils.models.registry import compute_policy
+
+    monkeypatch.setattr(cost, "bf16_supported", lambda: True)
+    assert compute_policy(VARIANTS["larger_input"]) == "mixed_bfloat16"
+    assert _dtypes(build_model("larger_input")) == ("bfloat16", "float32", "float32")
+    # only the variant that asks for it; and the global policy is back to float32 for later models
+    assert _dtypes(build_model("deeper")) == ("float32", "float32", "float32")
+    assert keras.mixed_precision.global_policy().name == "float32"
+    monkeypatch.setattr(cost, "bf16_supported", lambda: False)
+    assert compute_policy(VARIANTS["larger_input"]) == "float32"
+    assert _dtypes(build_model("larger_input")) == ("float32", "float32", "float32")
+
+
+def test_larger_input_is_deeper_at_80_pixels_and_records_its_precision(monkeypatch):
+    from utils.fit import variant_hparams
+    from utils.models import cost
+    from utils.models.registry import variant_changes
+
+    assert variant_changes("deeper", "larger_input") == ["image_size: (64, 64) -> (80, 80)",
+                                                         "mixed_precision: False -> True"]
+    ratio = count_flops(build_model("larger_input", compile=False)) / count_flops(build_model("deeper", compile=False))
+    assert ratio == pytest.approx((80 / 64) ** 2, rel=0.01)
+    monkeypatch.setattr(cost, "bf16_supported", lambda: True)
+    assert variant_hparams(VARIANTS["larger_input"], 35)["precision"] == "mixed_bfloat16"
+    assert variant_hparams(VARIANTS["deeper"], 35)["precision"] == "float32"
+
+
+def test_a_bfloat16_model_gives_float32_probabilities_that_sum_to_one(monkeypatch):
+    from utils.models import cost
+
+    monkeypatch.setattr(cost, "bf16_supported", lambda: True)
+    model = build_model("larger_input", compile=False)
+    images = np.random.default_rng(0).uniform(0, 255, (4, 80, 80, 3)).astype("float32")
+    p = model.predict(images, verbose=0)
+    assert p.dtype == np.float32 and np.allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    assert np.all((dog_probability(model, images) >= 0) & (dog_probability(model, images) <= 1))
+
+
+def test_in_float32_copies_a_bfloat16_model_with_its_weights_and_the_loader_uses_it_without_bf16(monkeypatch, tmp_path):
+    from utils.models import cost
+    from utils.models.registry import in_float32
+    from utils.predict import load_model
+
+    monkeypatch.setattr(cost, "bf16_supported", lambda: True)
+    model = build_model("larger_input", compile=False)
+    copy = in_float32(model)
+    assert _dtypes(copy) == ("float32", "float32", "float32") and _dtypes(model)[0] == "bfloat16"
+    assert copy.get_layer("augmentation").layers[0].compute_dtype == "float32"
+    images = np.random.default_rng(0).uniform(0, 255, (4, 80, 80, 3)).astype("float32")
+    np.testing.assert_allclose(copy.predict(images, verbose=0), model.predict(images, verbose=0), atol=0.02)
+    deeper = build_model("deeper", compile=False)
+    assert in_float32(deeper) is deeper
+    model.save(tmp_path / "bf16.keras")
+    assert _dtypes(load_model(tmp_path / "bf16.keras"))[0] == "bfloat16"  # a CPU with bfloat16 keeps it
+    monkeypatch.setattr(cost, "bf16_supported", lambda: False)
+    assert _dtypes(load_model(tmp_path / "bf16.keras")) == ("float32", "float32", "float32")
+
+
+def test_a_global_policy_set_by_a_script_still_reaches_variants_that_do_not_ask_for_one(monkeypatch):
+    """bench/ideas.py and bench/training.py set mixed_bfloat16 globally and build deeper (or larger_input
+    with mixed_precision=False): build_model must not force float32 on them."""
+    from utils.models import cost
+    from utils.models.registry import dtype_policy
+
+    monkeypatch.setattr(cost, "bf16_supported", lambda: True)
+    with dtype_policy("mixed_bfloat16"):
+        assert _dtypes(build_model("deeper", compile=False))[0] == "bfloat16"
+        assert _dtypes(build_model("larger_input", compile=False, mixed_precision=False))[0] == "bfloat16"
+    assert _dtypes(build_model("larger_input", compile=False, mixed_precision=False))[0] == "float32"

@@ -41,8 +41,12 @@ def test_notebook_04_writes_every_model_and_schedule_and_checks_each_against_the
                   "layers.BatchNormalization(", "layers.GlobalAveragePooling2D(", "def gap_cnn(",
                   "CosineDecay(3e-4", "warmup_target=peak", "model.compile(", "model.fit(", "def train("]:
         assert piece in code, piece
-    for variant in ["color_larger", "augmented", "batchnorm_gap", "deeper"]:
+    for variant in ["color_larger", "augmented", "batchnorm_gap", "deeper", "larger_input"]:
         assert f'same_network(model, "{variant}")' in code, variant
+    # mixed precision is written out too: the policy set around the build, the output layer kept in float32
+    for piece in ['keras.mixed_precision.set_global_policy(policy)', 'keras.mixed_precision.set_global_policy("float32")',
+                  'dtype="float32", name="probabilities"', "bf16_supported()"]:
+        assert piece in code, piece
     assert "settings(make_augmentation()) == settings(augmentation_layers())" in code
     assert code.count("learning_rate_schedule(") >= 2, "both schedules are checked against the registry's"
 

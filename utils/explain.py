@@ -71,8 +71,8 @@ def last_conv_layer_name(model: keras.Model) -> str:
 def cam_layer_name(model: keras.Model, min_size: int = 8) -> str:
     """The deepest layer with spatial maps of at least ``min_size`` x ``min_size`` (not pooling or dropout) (notebook 06).
 
-    Grad-CAM's heatmap is as coarse as its layer: the course's models end on 4x4 maps, whose
-    16 cells give blobs, so notebook 06 explains the 8x8 block instead. Falls back to
+    Grad-CAM's heatmap is as coarse as its layer: the course's models end on 4x4 maps
+    (5x5 at 80x80), whose few cells give blobs, so notebook 06 explains the block before instead. Falls back to
     :func:`last_conv_layer_name` when no layer is that large.
     """
     for layer in reversed(_chain(model)):

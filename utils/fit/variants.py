@@ -54,7 +54,14 @@ def variant_datasets(frame: pd.DataFrame, variant: Variant, seed: int = SEED) ->
 
 
 def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -> dict:
-    """The hyperparameters a run of ``variant`` records for TensorBoard's HParams dashboard (notebook 04)."""
+    """The hyperparameters a run of ``variant`` records for TensorBoard's HParams dashboard (notebook 04).
+
+    ``precision`` is the dtype policy its layers compute in on this machine (``float32`` or
+    ``mixed_bfloat16``): :func:`utils.models.registry.compute_policy` for a variant with
+    ``mixed_precision``, else Keras's global policy, as :func:`~utils.models.registry.build_model` does.
+    """
+    from utils.models.registry import compute_policy
+
     return {
         "variant": variant.name,
         "image_size": variant.image_size,
@@ -64,6 +71,8 @@ def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -
         "lr_schedule": variant.lr_schedule or "constant",
         "warmup_epochs": variant.warmup_epochs,
         "restore_best": variant.restore_best,
+        # what build_model computes in: the variant's policy, or Keras's global one for any other variant
+        "precision": compute_policy(variant) if variant.mixed_precision else keras.mixed_precision.global_policy().name,
         "max_epochs": epochs,
         "profile": profile,
         **{k: v for k, v in variant.options.items() if k != "builder"},

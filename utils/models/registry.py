@@ -14,6 +14,7 @@ Every model ends with ``Dense(2, softmax)`` (P(cat), P(dog)), as the seed did; u
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
@@ -44,6 +45,9 @@ class Variant:
     warmup_epochs: int = 0  # cosine only: epochs of linear warm-up from 0 to learning_rate first
     patience: int = 5  # EarlyStopping patience (epochs without a better validation loss)
     restore_best: bool = True  # end on the best validation-loss epoch's weights (False: the last epoch's)
+    # compute in bfloat16 (weights stay float32) where the CPU does it in hardware (AVX512-BF16 or
+    # AMX: utils.models.cost.bf16_supported); float32 elsewhere, where bfloat16 would be emulated and slower
+    mixed_precision: bool = False
     options: dict = field(default_factory=dict)  # passed to the builder
 
     @property
@@ -126,7 +130,8 @@ def build_gap_cnn(input_shape: tuple[int, int, int], filters: Sequence[int] = (3
     x = _conv_pool_blocks(x, filters, batchnorm=True, convs_per_block=convs_per_block, bn_momentum=bn_momentum)
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    # float32 even under mixed precision: P(dog) near 0 or 1 needs more than bfloat16's 3 digits
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -178,6 +183,16 @@ VARIANTS: dict[str, Variant] = {
             options={"builder": "gap_cnn", "filters": (16, 32, 64, 128, 256), "convs_per_block": (1, 2, 2, 2, 1),
                      "dropout": 0.3},
         ),
+        Variant(
+            "larger_input",
+            "deeper's network and recipe on 80x80 inputs (1.56 times the FLOPs), computed in bfloat16 where the "
+            "CPU does that in hardware (float32 elsewhere), which pays for part of the extra cost.",
+            image_size=(80, 80), color_mode="rgb", epochs=35, batch_size=64,
+            learning_rate=2e-3, lr_schedule="cosine", warmup_epochs=1, patience=10, restore_best=False,
+            mixed_precision=True,
+            options={"builder": "gap_cnn", "filters": (16, 32, 64, 128, 256), "convs_per_block": (1, 2, 2, 2, 1),
+                     "dropout": 0.3},
+        ),
     ]
 }
 
@@ -189,7 +204,7 @@ VARIANTS.update((v.name, v) for v in peer_variants())
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
 
 #: The best from-scratch variant measured in notebook 04 (used by later notebooks and the CLI).
-DEFAULT_VARIANT = "deeper"
+DEFAULT_VARIANT = "larger_input"
 
 
 def get_variant(name: str, **overrides: Any) -> Variant:
@@ -231,20 +246,83 @@ def variant_changes(before: str, after: str) -> list[str]:
     return changes
 
 
+def compute_policy(variant: Variant) -> str:
+    """The Keras dtype policy a variant's layers compute in here: ``"mixed_bfloat16"`` when it asks for
+    mixed precision and this CPU has bfloat16 in hardware, else ``"float32"`` (notebook 04)."""
+    from utils.models.cost import bf16_supported
+
+    return "mixed_bfloat16" if variant.mixed_precision and bf16_supported() else "float32"
+
+
+@contextlib.contextmanager
+def dtype_policy(policy: str):
+    """Layers created inside compute in ``policy`` (e.g. ``"mixed_bfloat16"``); the previous global
+    policy comes back afterwards, so later models are not affected (notebook 04)."""
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def in_float32(model: keras.Model) -> keras.Model:
+    """``model`` with every layer computing in float32, same weights (notebook 06 and the prediction command).
+
+    A model trained in mixed precision keeps float32 weights, so a float32 copy computes the same
+    function with more digits: what Grad-CAM's gradients need, and faster on a CPU without
+    bfloat16 hardware. A model that already computes in float32 is returned as it is.
+    """
+    if all(layer.compute_dtype == "float32" for layer in _all_layers(model)):
+        return model
+
+    def float32_policies(config):
+        if isinstance(config, dict):
+            if str(config.get("class_name", "")).endswith("DTypePolicy"):
+                return {**config, "config": {**config["config"], "name": "float32"}}
+            return {key: "float32" if key == "dtype" and isinstance(value, str) and value.startswith("mixed_")
+                    else float32_policies(value) for key, value in config.items()}
+        if isinstance(config, list):
+            return [float32_policies(value) for value in config]
+        return config
+
+    from utils.models.transfer import custom_objects
+
+    copy = keras.saving.deserialize_keras_object(float32_policies(keras.saving.serialize_keras_object(model)),
+                                                 custom_objects=custom_objects())
+    copy.set_weights(model.get_weights())
+    left = [layer.name for layer in _all_layers(copy) if layer.compute_dtype != "float32"]
+    if left:
+        raise ValueError(f"Could not make a float32 copy of {model.name!r}: {', '.join(left)} still compute in "
+                         "another precision.")
+    return copy
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
 def build_model(name: str, compile: bool = True, **overrides: Any) -> keras.Model:
     """A new model of the registered variant ``name`` (notebook 03), compiled with Adam.
 
     ``overrides`` replace fields of the :class:`Variant` (``image_size``, ``color_mode``,
     ``learning_rate`` -- a float or a Keras schedule --, ...) or builder options (``dropout``,
     ``filters``, ``augment``...). The loss is sparse categorical cross-entropy on the
-    2-unit softmax, as in the seed notebook.
+    2-unit softmax, as in the seed notebook. A variant with ``mixed_precision`` computes in
+    :func:`compute_policy`'s policy (its output layer stays float32); any other variant in Keras's
+    global policy (float32 unless a script such as ``bench/ideas.py`` sets another).
     """
     variant = get_variant(name, **overrides)
     options = dict(variant.options)
     builder = BUILDERS[options.pop("builder")]
     optimizer = OPTIMIZERS[options.pop("optimizer", "adam")]  # peer recipes (utils.models.peer_recipes) set their own
     loss = options.pop("loss", "sparse_categorical_crossentropy")
-    model = builder(variant.input_shape, name=name, **options)
+    # only a variant that asks for mixed precision sets the policy; any other follows the global one
+    with dtype_policy(compute_policy(variant)) if variant.mixed_precision else contextlib.nullcontext():
+        model = builder(variant.input_shape, name=name, **options)
     if compile:
         model.compile(
             optimizer=optimizer(learning_rate=variant.learning_rate),

@@ -17,7 +17,11 @@ class PredictionError(RuntimeError):
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
-    """Load a saved Keras model, with a clear message when the file is missing or unreadable (notebook 08)."""
+    """Load a saved Keras model, with a clear message when the file is missing or unreadable (notebook 08).
+
+    On a CPU without bfloat16 hardware a model saved in mixed precision comes back computing in
+    float32 (:func:`utils.models.registry.in_float32`).
+    """
     import keras
 
     path = Path(path)
@@ -33,13 +37,19 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     from utils.models.transfer import custom_objects
 
     try:
-        return keras.models.load_model(path, compile=False, custom_objects=custom_objects())
+        model = keras.models.load_model(path, compile=False, custom_objects=custom_objects())
     except Exception as error:  # Keras raises many types for a damaged file
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise PredictionError(
             f"Could not read the model {_shown(path)}: it is not a valid Keras model file ({reason}). "
             "Re-save it with model.save('models/NAME.keras') or choose another file."
         ) from error
+    from utils.models.cost import bf16_supported
+    from utils.models.registry import in_float32
+
+    # trained in bfloat16 (notebook 04's larger_input) on a CPU that has it, predicted on one that has not:
+    # the float32 copy computes the same function there, faster than emulated bfloat16
+    return model if bf16_supported() else in_float32(model)
 
 
 def model_input(model: keras.Model) -> tuple[tuple[int, int], str]:
