@@ -57,10 +57,10 @@ def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -
     """The hyperparameters a run of ``variant`` records for TensorBoard's HParams dashboard (notebook 04).
 
     ``precision`` is the dtype policy its layers compute in on this machine (``float32`` or
-    ``mixed_bfloat16``): :func:`utils.models.registry.compute_policy` for a variant with
+    ``mixed_bfloat16``): :func:`utils.models.precision.compute_policy` for a variant with
     ``mixed_precision``, else Keras's global policy, as :func:`~utils.models.registry.build_model` does.
     """
-    from utils.models.registry import compute_policy
+    from utils.models.precision import compute_policy
 
     return {
         "variant": variant.name,

@@ -22,6 +22,7 @@ import keras
 from keras import layers
 
 from utils.config import SEED
+from utils.models.precision import compute_policy, dtype_policy, in_float32  # noqa: F401  (imported from here)
 from utils.models.size import count_flops, layer_flops, layer_table, leaf_layers  # noqa: F401  (imported from here)
 
 if TYPE_CHECKING:
@@ -244,65 +245,6 @@ def variant_changes(before: str, after: str) -> list[str]:
         if oa[key] != ob[key]:
             changes.append(f"{key}: {oa.get(key)} -> {ob.get(key)}")
     return changes
-
-
-def compute_policy(variant: Variant) -> str:
-    """The Keras dtype policy a variant's layers compute in here: ``"mixed_bfloat16"`` when it asks for
-    mixed precision and this CPU has bfloat16 in hardware, else ``"float32"`` (notebook 04)."""
-    from utils.models.cost import bf16_supported
-
-    return "mixed_bfloat16" if variant.mixed_precision and bf16_supported() else "float32"
-
-
-@contextlib.contextmanager
-def dtype_policy(policy: str):
-    """Layers created inside compute in ``policy`` (e.g. ``"mixed_bfloat16"``); the previous global
-    policy comes back afterwards, so later models are not affected (notebook 04)."""
-    before = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(before)
-
-
-def in_float32(model: keras.Model) -> keras.Model:
-    """``model`` with every layer computing in float32, same weights (notebook 06 and the prediction command).
-
-    A model trained in mixed precision keeps float32 weights, so a float32 copy computes the same
-    function with more digits: what Grad-CAM's gradients need, and faster on a CPU without
-    bfloat16 hardware. A model that already computes in float32 is returned as it is.
-    """
-    if all(layer.compute_dtype == "float32" for layer in _all_layers(model)):
-        return model
-
-    def float32_policies(config):
-        if isinstance(config, dict):
-            if str(config.get("class_name", "")).endswith("DTypePolicy"):
-                return {**config, "config": {**config["config"], "name": "float32"}}
-            return {key: "float32" if key == "dtype" and isinstance(value, str) and value.startswith("mixed_")
-                    else float32_policies(value) for key, value in config.items()}
-        if isinstance(config, list):
-            return [float32_policies(value) for value in config]
-        return config
-
-    from utils.models.transfer import custom_objects
-
-    copy = keras.saving.deserialize_keras_object(float32_policies(keras.saving.serialize_keras_object(model)),
-                                                 custom_objects=custom_objects())
-    copy.set_weights(model.get_weights())
-    left = [layer.name for layer in _all_layers(copy) if layer.compute_dtype != "float32"]
-    if left:
-        raise ValueError(f"Could not make a float32 copy of {model.name!r}: {', '.join(left)} still compute in "
-                         "another precision.")
-    return copy
-
-
-def _all_layers(model):
-    for layer in model.layers:
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
 
 
 def build_model(name: str, compile: bool = True, **overrides: Any) -> keras.Model:

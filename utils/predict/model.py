@@ -45,7 +45,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
             "Re-save it with model.save('models/NAME.keras') or choose another file."
         ) from error
     from utils.models.cost import bf16_supported
-    from utils.models.registry import in_float32
+    from utils.models.precision import in_float32
 
     # trained in bfloat16 (notebook 04's larger_input) on a CPU that has it, predicted on one that has not:
     # the float32 copy computes the same function there, faster than emulated bfloat16
