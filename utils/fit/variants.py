@@ -57,8 +57,8 @@ def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -
     """The hyperparameters a run of ``variant`` records for TensorBoard's HParams dashboard (notebook 04).
 
     ``precision`` is the dtype policy its layers compute in on this machine (``float32`` or
-    ``mixed_bfloat16``): :func:`utils.models.precision.compute_policy` for a variant with
-    ``mixed_precision``, else Keras's global policy, as :func:`~utils.models.registry.build_model` does.
+    ``mixed_bfloat16``), from :func:`utils.models.precision.compute_policy`, as
+    :func:`~utils.models.registry.build_model` uses it.
     """
     from utils.models.precision import compute_policy
 
@@ -71,8 +71,7 @@ def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -
         "lr_schedule": variant.lr_schedule or "constant",
         "warmup_epochs": variant.warmup_epochs,
         "restore_best": variant.restore_best,
-        # what build_model computes in: the variant's policy, or Keras's global one for any other variant
-        "precision": compute_policy(variant) if variant.mixed_precision else keras.mixed_precision.global_policy().name,
+        "precision": compute_policy(variant),  # what build_model computes in
         "max_epochs": epochs,
         "profile": profile,
         **{k: v for k, v in variant.options.items() if k != "builder"},

@@ -13,16 +13,22 @@ from typing import TYPE_CHECKING
 
 import keras
 
+from utils.models.size import leaf_layers
+
 if TYPE_CHECKING:
     from utils.models.registry import Variant
 
 
 def compute_policy(variant: Variant) -> str:
-    """The Keras dtype policy a variant's layers compute in here: ``"mixed_bfloat16"`` when it asks for
-    mixed precision and this CPU has bfloat16 in hardware, else ``"float32"`` (notebook 04)."""
+    """The Keras dtype policy a variant's layers compute in here (notebook 04): for a variant with
+    ``mixed_precision``, ``"mixed_bfloat16"`` when this CPU has bfloat16 in hardware, else
+    ``"float32"``; for any other, Keras's global policy (float32 unless a script such as
+    ``bench/ideas.py`` sets another)."""
     from utils.models.cost import bf16_supported
 
-    return "mixed_bfloat16" if variant.mixed_precision and bf16_supported() else "float32"
+    if not variant.mixed_precision:
+        return keras.mixed_precision.global_policy().name
+    return "mixed_bfloat16" if bf16_supported() else "float32"
 
 
 @contextlib.contextmanager
@@ -44,7 +50,7 @@ def in_float32(model: keras.Model) -> keras.Model:
     function with more digits: what Grad-CAM's gradients need, and faster on a CPU without
     bfloat16 hardware. A model that already computes in float32 is returned as it is.
     """
-    if all(layer.compute_dtype == "float32" for layer in _all_layers(model)):
+    if all(layer.compute_dtype == "float32" for layer in leaf_layers(model)):
         return model
 
     def float32_policies(config):
@@ -62,15 +68,9 @@ def in_float32(model: keras.Model) -> keras.Model:
     copy = keras.saving.deserialize_keras_object(float32_policies(keras.saving.serialize_keras_object(model)),
                                                  custom_objects=custom_objects())
     copy.set_weights(model.get_weights())
-    left = [layer.name for layer in _all_layers(copy) if layer.compute_dtype != "float32"]
+    left = [layer.name for layer in leaf_layers(copy) if layer.compute_dtype != "float32"]
     if left:
         raise ValueError(f"Could not make a float32 copy of {model.name!r}: {', '.join(left)} still compute in "
                          "another precision.")
     return copy
 
-
-def _all_layers(model):
-    for layer in model.layers:
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _all_layers(layer)

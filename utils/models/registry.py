@@ -14,7 +14,6 @@ Every model ends with ``Dense(2, softmax)`` (P(cat), P(dog)), as the seed did; u
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
@@ -262,8 +261,7 @@ def build_model(name: str, compile: bool = True, **overrides: Any) -> keras.Mode
     builder = BUILDERS[options.pop("builder")]
     optimizer = OPTIMIZERS[options.pop("optimizer", "adam")]  # peer recipes (utils.models.peer_recipes) set their own
     loss = options.pop("loss", "sparse_categorical_crossentropy")
-    # only a variant that asks for mixed precision sets the policy; any other follows the global one
-    with dtype_policy(compute_policy(variant)) if variant.mixed_precision else contextlib.nullcontext():
+    with dtype_policy(compute_policy(variant)):  # a variant without mixed_precision keeps the global policy
         model = builder(variant.input_shape, name=name, **options)
     if compile:
         model.compile(
