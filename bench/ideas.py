@@ -22,7 +22,13 @@ Ideas (``--list`` prints them):
   (Adam's ``use_ema``; Keras copies the average into the model when training ends);
 * ``translate``: random shifts of up to 10% in both directions added to the augmentation;
 * ``input_80``: 80x80 inputs instead of 64x64;
-* ``epochs_x1.4``: a 40% longer cosine schedule.
+* ``epochs_x1.4``: a 40% longer cosine schedule;
+* ``hires_stem``: twice the input side (128x128 for ``deeper``) with the first convolution at
+  stride 2, so every layer after it sees the sizes it saw before: more pixels at about the same
+  FLOPs (only the first convolution and the augmentation work on the larger image);
+* ``wide``: twice the filters in every convolution (4x the FLOPs): on a CPU with AMX, bfloat16
+  convolutions this narrow leave the matrix units mostly idle (``bench/training.py``), so width may
+  come almost free there; measure it with ``--variant larger_input``.
 
 The ideas are measured apart, one change each; ``a+b`` (e.g. ``bf16+input_80``) trains a
 combination as one more row.
@@ -66,6 +72,9 @@ IDEAS = {i.name: i for i in [
     Idea("translate", "random shifts up to 10%", translate=0.1),
     Idea("input_80", "80x80 inputs", overrides={"image_size": (80, 80)}),
     Idea("epochs_x1.4", "40% more epochs", epochs_factor=1.4),
+    Idea("hires_stem", "2x the input side, first convolution at stride 2",
+         overrides={"image_size": "double", "stem_stride": 2}),
+    Idea("wide", "2x the filters in every block", overrides={"filters": "double"}),
 ]}
 
 
@@ -82,6 +91,16 @@ def idea(name: str) -> Idea:
             elif key not in ("name", "what") and value != getattr(Idea("", ""), key):
                 setattr(merged, key, value)
     return merged
+
+
+def resolved_overrides(idea: Idea, variant) -> dict:
+    """The idea's overrides for ``variant``: ``"double"`` is twice the variant's ``image_size`` or ``filters``."""
+    overrides = dict(idea.overrides)
+    if overrides.get("image_size") == "double":
+        overrides["image_size"] = tuple(2 * side for side in variant.image_size)
+    if overrides.get("filters") == "double":
+        overrides["filters"] = tuple(2 * width for width in variant.options["filters"])
+    return overrides
 
 
 def mixup_batches(dataset, alpha: float, seed: int):
@@ -149,14 +168,15 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
 
     if idea.policy == "mixed_bfloat16" and not bf16_supported():
         return Outcome(idea.name, idea.what, "-", None, None, None, "skipped: this CPU has no AVX512-BF16 or AMX")
-    variant = get_variant(variant_name, **idea.overrides)
+    overrides = resolved_overrides(idea, get_variant(variant_name))
+    variant = get_variant(variant_name, **overrides)
     cap = profile.epochs(round((epochs or variant.epochs) * idea.epochs_factor))
     keras.utils.set_random_seed(profile.seed)
     keras.mixed_precision.set_global_policy(idea.policy or "float32")
     try:
         train_ds, val_ds = variant_datasets(frame, variant, seed=profile.seed)
         steps = math.ceil(int((frame["split"] == "train").sum()) / variant.batch_size)
-        model = build_model(variant_name, compile=False, **idea.overrides)
+        model = build_model(variant_name, compile=False, **overrides)
         if idea.translate:
             model = with_translation(model, idea.translate, profile.seed)
         soft = idea.label_smoothing or idea.mixup
@@ -172,7 +192,8 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         model.compile(optimizer=optimizer, loss=loss, jit_compile=idea.jit_compile)
         stop = keras.callbacks.EarlyStopping(patience=variant.patience, restore_best_weights=variant.restore_best)
         start = time.perf_counter()
-        history = model.fit(fit_train, validation_data=fit_val, epochs=cap, callbacks=[stop], verbose=0)
+        history = model.fit(fit_train, validation_data=fit_val, epochs=cap, callbacks=[stop], verbose=0,
+                            shuffle=False)  # the tf.data pipeline shuffles; Keras would only warn
         seconds = time.perf_counter() - start
         labels, p = predict_dataset(model, val_ds, tta=True, desc=idea.name)
         p = clip_probabilities(np.asarray(p, dtype="float64"), DEFAULT_CLIP)

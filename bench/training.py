@@ -11,7 +11,8 @@ Prints, for the default variant (``utils.models.registry.DEFAULT_VARIANT``) unle
    options, whose autotuning thread stalls every new epoch (see ``utils/data/pipeline.py``);
 2. the achieved GFLOP/s (3 x forward FLOPs per image x images/s) against an estimate of the
    CPU's fp32 peak (cores x clock x 32 FLOPs/cycle for AVX2 with two FMA units) and against
-   what a large float32 matrix product measures on the same cores (NumPy and TensorFlow);
+   what a large float32 matrix product measures on the same cores (NumPy and TensorFlow); for a
+   variant computing in bfloat16, also against a bfloat16 matrix product in TensorFlow;
 3. the best from-scratch run of the profile found in ``logs/`` (written by notebook 04 or
    ``python -m utils.train``): validation accuracy and training time.
 
@@ -207,6 +208,10 @@ def main() -> None:
           f"estimated peak {peak:.0f} GFLOP/s ({how}): {100 * achieved / peak:.0f}% of peak")
     print(f"  measured: a 2048x2048 float32 matmul reaches {numpy_peak:.0f} GFLOP/s in NumPy (OpenBLAS) and "
           f"{tf_matmul:.0f} in TensorFlow; training reaches {100 * achieved / numpy_peak:.0f}% of the former")
+    if compute_policy(variant) == "mixed_bfloat16":
+        bf16_matmul = matmul_gflops("tensorflow", dtype="bfloat16")
+        print(f"  measured: a 2048x2048 bfloat16 matmul reaches {bf16_matmul:.0f} GFLOP/s in TensorFlow; training "
+              f"(computing in bfloat16) reaches {100 * achieved / bf16_matmul:.0f}% of that")
     print(f"  one epoch of {int((frame['split'] == 'train').sum()):,} training images: "
           f"about {(frame['split'] == 'train').sum() / pipeline_rate:.0f} s at this rate")
 

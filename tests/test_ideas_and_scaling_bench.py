@@ -59,6 +59,26 @@ def test_a_combination_carries_each_ideas_one_change_and_nothing_else():
     assert ideas.IDEAS["bf16"].overrides == {} and ideas.idea("bf16") is ideas.IDEAS["bf16"]
 
 
+def test_hires_stem_doubles_the_input_and_keeps_every_later_layer_and_the_flops():
+    import keras
+
+    from utils.models.registry import build_model, count_flops, get_variant
+
+    ideas = _module("ideas")
+    overrides = ideas.resolved_overrides(ideas.IDEAS["hires_stem"], get_variant("deeper"))
+    assert overrides == {"image_size": (128, 128), "stem_stride": 2}
+    deeper, hires = build_model("deeper", compile=False), build_model("deeper", compile=False, **overrides)
+    assert hires.input_shape == (None, 128, 128, 3)
+
+    def conv_outputs(model):
+        return [tuple(layer.output.shape) for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+    assert conv_outputs(hires) == conv_outputs(deeper) and conv_outputs(hires)[0] == (None, 64, 64, 16)
+    assert count_flops(hires) == count_flops(deeper) and hires.count_params() == deeper.count_params()
+    assert ideas.resolved_overrides(ideas.IDEAS["input_80"], get_variant("deeper")) == {"image_size": (80, 80)}
+    assert ideas.resolved_overrides(ideas.IDEAS["wide"], get_variant("larger_input")) == {"filters": (32, 64, 128, 256, 512)}
+
+
 @pytest.mark.slow
 def test_ideas_prints_one_row_per_idea_with_the_reference_first(manifest, tmp_path):
     result = _run("ideas.py", "--profile", "smoke", "label_smoothing", "translate", home=tmp_path)

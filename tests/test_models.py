@@ -185,6 +185,32 @@ def test_in_float32_copies_a_bfloat16_model_with_its_weights_and_the_loader_uses
     assert _dtypes(load_model(tmp_path / "bf16.keras")) == ("float32", "float32", "float32")
 
 
+def test_load_run_opens_a_bfloat16_checkpoint_as_float32_on_a_cpu_without_bfloat16(monkeypatch, tmp_path):
+    """A run trained in bfloat16 and read back by load_run (notebook 04 reuses runs) on a CPU without
+    bfloat16 hardware computes in float32 with the same weights; with bfloat16 it stays as saved."""
+    import pandas as pd
+
+    from utils.models import cost
+    from utils.runs import RunRecord, load_run
+
+    monkeypatch.setenv("CATSDOGS_HOME", str(tmp_path))
+    monkeypatch.setattr(cost, "bf16_supported", lambda: True)
+    model = build_model("larger_input", compile=False)
+    (tmp_path / "models").mkdir()
+    model.save(tmp_path / "models" / "bf16-1.keras")
+    log_dir = tmp_path / "logs" / "bf16-1"
+    log_dir.mkdir(parents=True)
+    RunRecord(run="bf16-1", variant="larger_input", best_val_loss=0.3, best_val_accuracy=0.9,
+              model_path="models/bf16-1.keras").write(log_dir)
+    pd.DataFrame({"epoch": [0], "loss": [0.5]}).to_csv(log_dir / "history.csv", index=False)
+    assert _dtypes(load_run("bf16-1").model)[0] == "bfloat16"
+    monkeypatch.setattr(cost, "bf16_supported", lambda: False)
+    opened = load_run("bf16-1").model
+    assert _dtypes(opened) == ("float32", "float32", "float32")
+    for a, b in zip(opened.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_global_policy_set_by_a_script_still_reaches_variants_that_do_not_ask_for_one(monkeypatch):
     """bench/ideas.py and bench/training.py set mixed_bfloat16 globally and build deeper (or larger_input
     with mixed_precision=False): build_model must not force float32 on them."""

@@ -26,6 +26,10 @@ def test_training_bench_prints_each_figure_and_each_setting(manifest, tmp_path):
     assert 0 < ratio < 10
     assert re.search(r"achieved: [\d.]+ GFLOP/s .* \d+% of peak", out)
     assert re.search(r"training reaches \d+% of the former", out)
+    # the default variant computes in bfloat16 where the CPU has it: then its peak is a bfloat16 matmul's too
+    bf16_peak = re.search(r"a 2048x2048 bfloat16 matmul reaches [\d.]+ GFLOP/s in TensorFlow; training "
+                          r"\(computing in bfloat16\) reaches \d+% of that", out)
+    assert bool(bf16_peak) == bf16_supported(), out
     settings = dict(re.findall(r"^  (float32, TensorFlow's defaults|bfloat16 mixed precision|XLA \(jit_compile=True\)|"
                                r"bfloat16 and XLA|one intra-op thread):\s+(.+)$", out, flags=re.M))
     assert len(settings) == 5 and settings["float32, TensorFlow's defaults"].endswith("1.00x")

@@ -49,21 +49,25 @@ def bf16_supported() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def matmul_gflops(library: str = "numpy", seconds: float = 5.0, size: int = 2048) -> float:
-    """GFLOP/s of a float32 ``size`` x ``size`` matrix product on all cores, in ``"numpy"`` or ``"tensorflow"``
+def matmul_gflops(library: str = "numpy", seconds: float = 5.0, size: int = 2048, dtype: str = "float32") -> float:
+    """GFLOP/s of a ``size`` x ``size`` matrix product on all cores, in ``"numpy"`` or ``"tensorflow"``
     (notebook 09).
 
-    NumPy's (OpenBLAS) is the practical peak of this CPU; TensorFlow's shows what its own kernels reach.
+    NumPy's (OpenBLAS) is the practical float32 peak of this CPU; TensorFlow's shows what its own
+    kernels reach. ``dtype="bfloat16"`` (TensorFlow only; NumPy has no bfloat16) is the peak a model
+    computing in mixed bfloat16 could reach.
     """
     import tensorflow as tf
 
+    if dtype != "float32" and library == "numpy":
+        raise ValueError(f"NumPy has no {dtype} matrix product: use library='tensorflow'.")
     a = np.random.default_rng(0).random((size, size), dtype=np.float32)
     if library == "numpy":
         def product():
             return a @ a
     else:
-        tensor = tf.constant(a)
-        compiled = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(tensor, tensor)))
+        tensor = tf.cast(tf.constant(a), dtype)
+        compiled = tf.function(lambda: tf.reduce_sum(tf.cast(tf.linalg.matmul(tensor, tensor), tf.float32)))
 
         def product():
             return compiled().numpy()

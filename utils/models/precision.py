@@ -3,8 +3,9 @@
 :func:`compute_policy` says which Keras dtype policy a registered variant computes in on this
 machine, :func:`dtype_policy` builds layers under a policy and restores the previous one, and
 :func:`in_float32` turns a model trained in mixed precision into a float32 copy with the same
-weights. Whether the CPU has bfloat16 hardware is :func:`utils.models.cost.bf16_supported`'s
-to say (the one owner of the CPU's flags).
+weights, and :func:`for_this_cpu` is what every loader of a saved model calls (the float32 copy
+on a CPU without bfloat16 hardware). Whether the CPU has bfloat16 hardware is
+:func:`utils.models.cost.bf16_supported`'s to say (the one owner of the CPU's flags).
 """
 from __future__ import annotations
 
@@ -74,3 +75,14 @@ def in_float32(model: keras.Model) -> keras.Model:
                          "another precision.")
     return copy
 
+
+def for_this_cpu(model: keras.Model) -> keras.Model:
+    """A loaded model as it should compute on this machine (the prediction command, ``load_run``).
+
+    Trained in bfloat16 (notebook 04's ``larger_input``) on a CPU that has it and opened on one that
+    has not, it comes back as its float32 copy (:func:`in_float32`, uncompiled): the same function,
+    faster there than emulated bfloat16. Anywhere else the model is returned as it is.
+    """
+    from utils.models.cost import bf16_supported
+
+    return model if bf16_supported() else in_float32(model)

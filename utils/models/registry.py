@@ -63,8 +63,12 @@ class Variant:
 # Builders. Each returns an uncompiled keras.Model for a given input shape.
 
 
-def _conv_pool_blocks(x, filters, batchnorm=False, convs_per_block=1, bn_momentum=0.9):
-    """Blocks of convolutions and a 2x2 max pooling; layers named ``block<b>_conv<i>``, ``_bn<i>``, ``_relu<i>``, ``_pool``."""
+def _conv_pool_blocks(x, filters, batchnorm=False, convs_per_block=1, bn_momentum=0.9, stem_stride=1):
+    """Blocks of convolutions and a 2x2 max pooling; layers named ``block<b>_conv<i>``, ``_bn<i>``, ``_relu<i>``, ``_pool``.
+
+    ``stem_stride=2`` makes the very first convolution step 2 pixels at a time (a 2x larger input
+    for about the same FLOPs: ``bench/ideas.py hires_stem``).
+    """
     if isinstance(convs_per_block, int):
         convs_per_block = (convs_per_block,) * len(filters)
     if len(convs_per_block) != len(filters):
@@ -72,9 +76,10 @@ def _conv_pool_blocks(x, filters, batchnorm=False, convs_per_block=1, bn_momentu
     for block, (width, convs) in enumerate(zip(filters, convs_per_block), start=1):
         for i in range(1, convs + 1):
             name = f"block{block}_"
+            strides = stem_stride if (block, i) == (1, 1) else 1
             if batchnorm:
                 # The convolution's bias is redundant before BatchNormalization (it has its own shift).
-                x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"{name}conv{i}")(x)
+                x = layers.Conv2D(width, 3, strides, padding="same", use_bias=False, name=f"{name}conv{i}")(x)
                 # momentum 0.9 (Keras's default is 0.99): with ~50 steps an epoch, the running
                 # statistics used at prediction time must follow the fast-changing weights.
                 x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}bn{i}")(x)
@@ -116,7 +121,7 @@ def build_seed_cnn(input_shape: tuple[int, int, int], filters: Sequence[int] = (
 
 def build_gap_cnn(input_shape: tuple[int, int, int], filters: Sequence[int] = (32, 64, 128, 256),
                   convs_per_block: int | Sequence[int] = 1, dropout: float = 0.3, augment: bool = True,
-                  bn_momentum: float = 0.9, name: str = "batchnorm_gap") -> keras.Model:
+                  bn_momentum: float = 0.9, stem_stride: int = 1, name: str = "batchnorm_gap") -> keras.Model:
     """Conv-BatchNorm-ReLU blocks and GlobalAveragePooling instead of Flatten (notebook 04).
 
     ``convs_per_block`` is one number for every block or one per block: ``(1, 2, 2)`` gives the
@@ -127,7 +132,8 @@ def build_gap_cnn(input_shape: tuple[int, int, int], filters: Sequence[int] = (3
     if augment:
         x = augmentation_layers()(x)
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
-    x = _conv_pool_blocks(x, filters, batchnorm=True, convs_per_block=convs_per_block, bn_momentum=bn_momentum)
+    x = _conv_pool_blocks(x, filters, batchnorm=True, convs_per_block=convs_per_block, bn_momentum=bn_momentum,
+                          stem_stride=stem_stride)
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     # float32 even under mixed precision: P(dog) near 0 or 1 needs more than bfloat16's 3 digits

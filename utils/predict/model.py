@@ -44,12 +44,9 @@ def load_model(path: str | os.PathLike) -> keras.Model:
             f"Could not read the model {_shown(path)}: it is not a valid Keras model file ({reason}). "
             "Re-save it with model.save('models/NAME.keras') or choose another file."
         ) from error
-    from utils.models.cost import bf16_supported
-    from utils.models.precision import in_float32
+    from utils.models.precision import for_this_cpu
 
-    # trained in bfloat16 (notebook 04's larger_input) on a CPU that has it, predicted on one that has not:
-    # the float32 copy computes the same function there, faster than emulated bfloat16
-    return model if bf16_supported() else in_float32(model)
+    return for_this_cpu(model)  # a bfloat16 model opened on a CPU without bfloat16: its float32 copy
 
 
 def model_input(model: keras.Model) -> tuple[tuple[int, int], str]:

@@ -46,7 +46,11 @@ def list_runs(logs_dir: Path | str | None = None, include_unfinished: bool = Fal
 
 
 def load_run(run_name: str, with_model: bool = True) -> RunResult:
-    """A finished run read back from disk: its summary, history and (optionally) checkpoint (notebook 04)."""
+    """A finished run read back from disk: its summary, history and (optionally) checkpoint (notebook 04).
+
+    A checkpoint saved in bfloat16 and opened on a CPU without bfloat16 hardware comes back as
+    its float32 copy (:func:`utils.models.precision.for_this_cpu`), uncompiled.
+    """
     log_dir = config.logs_dir() / run_name
     record = RunRecord.read(log_dir)
     if record is None:
@@ -57,9 +61,11 @@ def load_run(run_name: str, with_model: bool = True) -> RunResult:
     history = history.drop(columns=["epoch"], errors="ignore")
     model_path = record.checkpoint
     if with_model:
+        from utils.models.precision import for_this_cpu
         from utils.models.transfer import custom_objects
 
-        model = keras.models.load_model(model_path, custom_objects=custom_objects())
+        # a bfloat16 run opened on a CPU without bfloat16 hardware: its float32 copy, uncompiled
+        model = for_this_cpu(keras.models.load_model(model_path, custom_objects=custom_objects()))
     else:
         model = None
     return RunResult(run_name, model, history, model_path, log_dir, record.best_val_loss,
