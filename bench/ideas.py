@@ -26,9 +26,9 @@ Ideas (``--list`` prints them):
 * ``hires_stem``: twice the input side (128x128 for ``deeper``) with the first convolution at
   stride 2, so every layer after it sees the sizes it saw before: more pixels at about the same
   FLOPs (only the first convolution and the augmentation work on the larger image);
-* ``wide``: twice the filters in every convolution (4x the FLOPs): on a CPU with AMX, bfloat16
-  convolutions this narrow leave the matrix units mostly idle (``bench/training.py``), so width may
-  come almost free there; measure it with ``--variant larger_input``.
+* ``wide``: twice the filters in every convolution (4x the FLOPs). On a CPU with AMX, bfloat16
+  convolutions this narrow leave the matrix units mostly idle (``bench/training.py``), so width
+  looked almost free there; with ``--variant larger_input`` it took 2.11x the time (README).
 
 The ideas are measured apart, one change each; ``a+b`` (e.g. ``bf16+input_80``) trains a
 combination as one more row.
