@@ -25,7 +25,8 @@ Ideas (``--list`` prints them):
 * ``epochs_x1.4``: a 40% longer cosine schedule;
 * ``hires_stem``: twice the input side (128x128 for ``deeper``) with the first convolution at
   stride 2, so every layer after it sees the sizes it saw before: more pixels at about the same
-  FLOPs (only the first convolution and the augmentation work on the larger image);
+  FLOPs (only the first convolution and the augmentation work on the larger image); it lowered
+  ``deeper``'s log loss, but on ``larger_input`` (160x160) it took 1.45x the time for no gain (README);
 * ``wide``: twice the filters in every convolution (4x the FLOPs). On a CPU with AMX, bfloat16
   convolutions this narrow leave the matrix units mostly idle (``bench/training.py``), so width
   looked almost free there; with ``--variant larger_input`` it took 2.11x the time (README).

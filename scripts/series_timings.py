@@ -33,8 +33,15 @@ PROFILES = ("smoke", "default", "full")
 WORDS_PER_MINUTE, CODE_LINES_PER_MINUTE = 200, 10
 HEADER = re.compile(r"<!-- timings -->.*?<!-- /timings -->", re.S)
 README_NOTE = re.compile(r"<!-- notebook-times -->.*?<!-- /notebook-times -->", re.S)
-NOT_MEASURED = {"full": "needs all of Kaggle's 25,000 images"}  # why a profile has no time; otherwise:
+NOT_MEASURED = {"full": "not measured here: it needs all of Kaggle's 25,000 images"}  # why a profile has no time
 NOT_RUN = "not yet run by the maintainers"
+
+
+def unmeasured(profile: str) -> str:
+    """What a header or the README says of a profile with no measured time."""
+    if profile in NOT_MEASURED:
+        return f"`{profile}` {NOT_MEASURED[profile]}"
+    return f"`{profile}` not measured yet ({NOT_RUN})"
 
 
 def reading_minutes(nb) -> int:
@@ -84,8 +91,7 @@ def header_line(stem: str, nb, timings: dict) -> str:
         if entry:
             parts.append(f"{_minutes(entry['minutes'])} in `{profile}` ({entry['machine']}, {entry['date']})")
         else:
-            why = NOT_MEASURED.get(profile, NOT_RUN)
-            parts.append(f"`{profile}` not measured yet ({why})")
+            parts.append(unmeasured(profile))
     return (f"<!-- timings -->**Time to read:** about {reading_minutes(nb)} minutes. **Time to run**, measured by "
             f"`scripts/run_series.py`: {'; '.join(parts)}.<!-- /timings -->")
 
@@ -139,7 +145,7 @@ def readme_note(timings: dict) -> str:
         if runs:
             said.append(f"`{profile}` on " + " and ".join(f"{day} ({machine})" for day, machine in runs))
         else:
-            said.append(f"`{profile}` not measured yet ({NOT_MEASURED.get(profile, NOT_RUN)})")
+            said.append(unmeasured(profile))
     return ("<!-- notebook-times -->Minutes to read (estimated from each notebook's prose at 200 words a minute and "
             "its code at 10 lines a minute) and wall-clock minutes to run, written by `scripts/run_series.py` from "
             f"`notebooks/timings.json`: {'; '.join(said)}.<!-- /notebook-times -->")

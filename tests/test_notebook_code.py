@@ -22,7 +22,7 @@ def code_of(name):
 def prose_of(name):
     """Markdown a learner reads as this run's text: not solutions, not the dated lab notes."""
     return [source(c) for c in cells(name) if c["cell_type"] == "markdown"
-            and "solution" not in c.get("metadata", {}).get("tags", []) and not source(c).startswith("## Lab notes")]
+            and "solution" not in c.get("metadata", {}).get("tags", []) and not source(c).startswith("## Read the lab notes")]
 
 
 def test_notebook_03_writes_the_model_compile_and_fit_with_its_callbacks():

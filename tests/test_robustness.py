@@ -200,7 +200,7 @@ def test_credentials_alone_never_submit(kaggle_calls, tmp_path, monkeypatch):
     from utils import kaggle
 
     csv = tmp_path / "submission.csv"
-    csv.write_text("id,label\n1,0.5\n")
+    csv.write_text("id,label\n" + "".join(f"{i},0.5\n" for i in range(1, 12_501)))  # a file Kaggle would score
     result = kaggle.submit(csv, "m")  # what notebook 08 ran with credentials present
     assert not result.ran and "opt-in" in result.message and not kaggle_calls.exists()
     monkeypatch.setenv("CATSDOGS_SUBMIT", "1")

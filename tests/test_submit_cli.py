@@ -22,6 +22,7 @@ from utils.cli.submit import choose_model, main
 
 ROOT = Path(__file__).resolve().parent.parent
 N_TEST = 30
+WHOLE_KAGGLE_FILE = "id,label\n" + "".join(f"{i},0.5\n" for i in range(1, 12_501))  # what Kaggle scores
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +233,7 @@ def test_bad_clip(capsys, tiny_model_path, test_images, tmp_path):
 def test_kaggle_submit_runs_the_exact_command_when_set_up(fake_kaggle, tmp_path):
     program, record, config = fake_kaggle
     csv = tmp_path / "submission.csv"
-    csv.write_text("id,label\n1,0.5\n")
+    csv.write_text(WHOLE_KAGGLE_FILE)
     result = kaggle.submit(csv, "first try", confirm=True)
     assert not result.ran and "No Kaggle credentials" in result.message and "kaggle.json" in result.message
     assert not record.exists()
@@ -249,7 +250,7 @@ def test_kaggle_submit_never_fails_offline(fake_kaggle, tmp_path, monkeypatch):
     (config / "kaggle.json").write_text("{}")
     program.write_text("#!/bin/sh\necho 'ConnectionError: no network' >&2\nexit 1\n")
     csv = tmp_path / "submission.csv"
-    csv.write_text("id,label\n1,0.5\n")
+    csv.write_text(WHOLE_KAGGLE_FILE)
     result = kaggle.submit(csv, "m", confirm=True)
     assert result.ran and not result.ok and "no network" in result.message
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
@@ -266,5 +267,22 @@ def test_command_submits_with_kaggle_flag(capsys, fake_kaggle, tiny_model_path, 
     code, printed, err = run_cli(capsys, "--model", tiny_model_path, "--images", test_images, "--out", out,
                                  "--sample", "none", "--kaggle", "-m", "tiny model")
     assert code == 0, err
-    assert "Submitted" in printed
-    assert record.read_text().splitlines()[-2:] == ["-m", "tiny model"]
+    # 30 test images are not Kaggle's 12,500: the file is written, the command printed, nothing sent
+    assert f"Not submitted: it has {N_TEST} row(s)" in printed and "12,500" in printed, printed
+    assert "-m 'tiny model'" in printed and not record.exists()
+
+
+def test_only_a_whole_kaggle_file_is_sent(fake_kaggle, tmp_path):
+    program, record, config = fake_kaggle
+    (config / "kaggle.json").write_text("{}")
+    csv = tmp_path / "submission.csv"
+    for partial in ["id,label\n1,0.5\n",  # one row, e.g. a sample's test set
+                    WHOLE_KAGGLE_FILE.replace("\n12500,0.5\n", "\n"),  # one id missing
+                    WHOLE_KAGGLE_FILE + "12500,0.5\n",  # one id twice
+                    "label\n0.5\n"]:  # no id column
+        csv.write_text(partial)
+        result = kaggle.submit(csv, "m", confirm=True)
+        assert not result.ran and result.message.startswith("Not submitted: "), result.message
+        assert not record.exists()
+    csv.write_text(WHOLE_KAGGLE_FILE)
+    assert kaggle.submit(csv, "m", confirm=True).ran and record.exists()

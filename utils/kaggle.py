@@ -1,10 +1,10 @@
 """Send a submission to Kaggle with the official ``kaggle`` command (notebook 08).
 
 :func:`submit_command` builds the exact command; :func:`submit` runs it only when the learner
-asked for it explicitly (``confirm=True``, or ``CATSDOGS_SUBMIT=1`` in the environment) and the
-``kaggle`` program and Kaggle credentials are both present; otherwise it explains how to
-submit by hand. Credentials alone never send anything. It never raises: being offline or
-without an account must not fail a run.
+asked for it explicitly (``confirm=True``, or ``CATSDOGS_SUBMIT=1`` in the environment), the file
+holds each of Kaggle's 12,500 test ids, and the ``kaggle`` program and Kaggle credentials are both
+present; otherwise it explains how to submit by hand. Credentials alone never send anything. It
+never raises: being offline or without an account must not fail a run.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utils.config import COMPETITION, SUBMIT_VARIABLE, kaggle_credentials_source, submit_requested
+from utils.submission.ids import short_of_kaggle
 
 HOW_TO = (
     "To submit: create an API token on kaggle.com (Settings -> API -> Create New Token), save it "
@@ -79,6 +80,13 @@ def submit(csv_path: str | os.PathLike, message: str, run: bool | None = None, t
             line, False, False,
             f"Not submitted: sending a file to Kaggle needs your explicit opt-in ({SUBMIT_VARIABLE}=1, "
             "or confirm=True, or --kaggle on the command line). " + HOW_TO,
+        )
+    short = short_of_kaggle(csv_path)
+    if short:
+        return SubmitResult(
+            line, False, False,
+            f"Not submitted: {short}. Predict all of Kaggle's test.zip (the `full` profile, or "
+            "python -m utils.submit --images <its folder>) and submit that file.",
         )
     if program is None:
         return SubmitResult(line, False, False, "The kaggle program is not installed (pip install kaggle). " + HOW_TO)

@@ -33,7 +33,7 @@ def reseeded_split(first: Any, second: Any) -> tuple[bool, str, str]:
         if len(counts) != 2 or counts.max() - counts.min() > 1:
             return False, "one of the splits is not balanced: build both with `split_labelled` on the labelled rows.", ""
     overlap = len(valid[0] & valid[1]) / max(len(valid[0]), 1)
-    return True, "", f"{overlap:.0%} of the validation images are in both splits; each is balanced."
+    return True, "", f"{overlap:.0%} of the validation images of one split are validation images of the other too; each is balanced."
 
 
 @exercise("01.3")

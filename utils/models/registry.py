@@ -177,15 +177,15 @@ VARIANTS: dict[str, Variant] = {
         ),
         Variant(
             "deeper",
-            "Two 3x3 convolutions per block at half the width (one in the first and last blocks, which run "
-            "slowest per FLOP) and a fifth block; a one-epoch warm-up to a higher learning rate; more epochs.",
+            "Two 3x3 convolutions per block at half the width (one in the first block, the slowest per FLOP, and "
+            "one in the widest, last block) and a fifth block; a one-epoch warm-up to a higher learning rate; more epochs.",
             image_size=(64, 64), color_mode="rgb", epochs=35, batch_size=64,
             learning_rate=2e-3, lr_schedule="cosine", warmup_epochs=1, patience=10,
             # keep the last epoch: the schedule has annealed to 0 there, while validation loss can
             # bottom out a few epochs earlier, at a higher rate, as the model grows more confident
             restore_best=False,
-            # one convolution at 64x64 and at 4x4: those layers run slowest per FLOP on a CPU
-            # (bench/layer_cost.py); the time saved pays for the five extra epochs
+            # one convolution at 64x64 (the slowest per FLOP on a CPU, bench/layer_cost.py) and at 4x4 (a second
+            # 256-filter one would add 590k weights); the time saved pays for the five extra epochs
             options={"builder": "gap_cnn", "filters": (16, 32, 64, 128, 256), "convs_per_block": (1, 2, 2, 2, 1),
                      "dropout": 0.3},
         ),
