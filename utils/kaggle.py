@@ -8,6 +8,7 @@ never raises: being offline or without an account must not fail a run.
 """
 from __future__ import annotations
 
+import csv
 import os
 import shlex
 import shutil
@@ -16,7 +17,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utils.config import COMPETITION, SUBMIT_VARIABLE, kaggle_credentials_source, submit_requested
-from utils.submission.ids import short_of_kaggle
+
+KAGGLE_TEST_IDS = range(1, 12_501)  # Kaggle's test images, 1.jpg ... 12500.jpg: a scored file has each once
+
+
+def short_of_kaggle(csv_path: str | os.PathLike) -> str | None:
+    """Why Kaggle would not score ``csv_path`` as a whole submission, or None: it must hold every id of
+    :data:`KAGGLE_TEST_IDS` once, no more (a sample's or a profile's subset is fine locally, never sent)."""
+    try:
+        with open(csv_path, newline="") as handle:
+            ids = [row["id"] for row in csv.DictReader(handle)]
+    except (OSError, UnicodeDecodeError, KeyError, csv.Error) as error:
+        return f"it cannot be read as an id,label file ({type(error).__name__}: {error})"
+    if len(ids) == len(KAGGLE_TEST_IDS) and {i.strip() for i in ids} == {str(i) for i in KAGGLE_TEST_IDS}:
+        return None
+    return (f"it has {len(ids):,} row(s), and Kaggle scores only a file with one row for each of its "
+            f"{len(KAGGLE_TEST_IDS):,} test images (1.jpg ... 12500.jpg)")
+
 
 HOW_TO = (
     "To submit: create an API token on kaggle.com (Settings -> API -> Create New Token), save it "

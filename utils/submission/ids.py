@@ -13,7 +13,6 @@ import pandas as pd
 HEADER = ("id", "label")
 _NUMERIC_STEM = re.compile(r"^[0-9]+$")
 MAX_ID_DIGITS = 18  # every such id fits the int64 column of the CSV
-KAGGLE_TEST_IDS = range(1, 12_501)  # Kaggle's test images, 1.jpg ... 12500.jpg: a scored file has each once
 
 
 class SubmissionError(ValueError):
@@ -62,16 +61,3 @@ def read_sample_ids(sample: str | os.PathLike) -> np.ndarray:
     if list(frame.columns) != list(HEADER):
         raise SubmissionError(f"{Path(sample).name} does not start with the header id,label.")
     return frame["id"].to_numpy(dtype="int64")
-
-
-def short_of_kaggle(csv_path: str | os.PathLike) -> str | None:
-    """Why Kaggle would not score ``csv_path`` as a whole submission, or None: it must hold every id of
-    :data:`KAGGLE_TEST_IDS` once, no more (a sample's or a profile's subset is fine locally, never sent)."""
-    try:
-        ids = pd.read_csv(csv_path, usecols=["id"])["id"]
-    except (ValueError, OSError, pd.errors.ParserError) as error:
-        return f"it cannot be read as an id,label file ({error})"
-    if len(ids) == len(KAGGLE_TEST_IDS) and set(ids.tolist()) == set(KAGGLE_TEST_IDS):
-        return None
-    return (f"it has {len(ids):,} row(s), and Kaggle scores only a file with one row for each of its "
-            f"{len(KAGGLE_TEST_IDS):,} test images (1.jpg ... 12500.jpg)")
