@@ -2,6 +2,7 @@
 
     python bench/accuracy.py [VARIANT ...] [--budget-multiple 10] [--published-epochs]
                              [--profile default] [--eval PATH] [--eval-limit N] [--quick]
+                             [--add-training ARCHIVE ...]
 
 Trains each named registered variant (default: ``baseline tf_tutorial chollet_ch8 deeper larger_input``)
 on the profile's training split of the data the course finds (``CATSDOGS_DATA``: the shared
@@ -27,6 +28,13 @@ images that no training run, validation split or choice of settings has seen.
   temporary folder removed at the end; they never reach a training or validation pipeline,
   and the script refuses to run when any of them (by Kaggle id or by content) is among the
   training data.
+
+``--add-training ARCHIVE`` (a zip of ``cat.N.jpg`` / ``dog.N.jpg``, e.g. the shared
+``cats_and_dogs_filtered.zip``) adds to the *training* split every labelled image of the archive
+whose Kaggle id the data does not already hold; the validation split, and so every choice made on
+it, stays as it is. Same id, same photograph: 2,000 of ``cats_and_dogs_filtered.zip``'s 3,000
+images are the sample's ``cat.0-999`` and ``dog.0-999`` at their original size, and are skipped; its
+``2000-2499`` of each class are new. This measures what more data is worth, apart from the recipe.
 
 Prints a markdown table with the machine and the date. Runs are recorded like any other run
 (``logs/<run>``, ``models/<run>.keras``): set ``CATSDOGS_HOME`` to a temporary folder to keep
@@ -133,6 +141,36 @@ def check_disjoint(training_files, eval_set: EvalSet) -> None:
     if shared:
         raise BenchError(f"{len(shared)} evaluation image(s) have the same content as training images: "
                          "the evaluation set must be images no run has seen.")
+
+
+def add_training(frame, archives, target: Path) -> tuple["pd.DataFrame", list[str]]:
+    """``frame`` with the labelled images of ``archives`` that it lacks (by Kaggle id) added to its training split.
+
+    Returns the new frame and one line per archive saying what was added and what was skipped.
+    """
+    import pandas as pd
+
+    from utils.data.archives import ArchiveError, extract
+    from utils.data.files import KAGGLE_NAME
+
+    held = {kaggle_id(f) for f in frame["filepath"] if KAGGLE_NAME.match(Path(f).name)}
+    added, said = [], []
+    for number, archive in enumerate(map(Path, archives)):
+        try:
+            folder = extract(archive, target / f"added-{number}")
+        except ArchiveError as error:
+            raise BenchError(f"--add-training {archive.name} cannot be used: {error}") from error
+        files = sorted((p for p in folder.rglob("*") if p.is_file() and KAGGLE_NAME.match(p.name)), key=kaggle_id)
+        if not files:
+            raise BenchError(f"--add-training {archive.name} holds no images named cat.N.jpg / dog.N.jpg.")
+        new = [f for f in files if kaggle_id(f) not in held]
+        held |= {kaggle_id(f) for f in new}
+        added += new
+        said.append(f"{archive.name}: {len(new):,} of its {len(files):,} labelled images added to the training split; "
+                    f"{len(files) - len(new):,} skipped, their Kaggle ids already in the data (the same photographs).")
+    rows = pd.DataFrame({"path": [str(f) for f in added], "label": [kaggle_id(f)[0] for f in added], "split": "train",
+                         "id": -1, "filepath": [str(f) for f in added]})
+    return pd.concat([frame, rows], ignore_index=True), said
 
 
 # --- training under a time budget ---------------------------------------------------------------
@@ -255,6 +293,8 @@ def parse_args(argv=None):
     parser.add_argument("--profile", default=None, help="run profile (default: default; --quick: smoke)")
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="the evaluation archive (eval.zip)")
     parser.add_argument("--eval-limit", type=int, default=None, help="score on this many evaluation images only")
+    parser.add_argument("--add-training", type=Path, nargs="+", default=[], metavar="ARCHIVE",
+                        help="add these zips' labelled images whose Kaggle ids the data lacks to the training split")
     parser.add_argument("--quick", action="store_true",
                         help="smoke profile, budget 2x, 40 evaluation images: checks that it runs, measures nothing")
     args = parser.parse_args(argv)
@@ -292,6 +332,10 @@ def run(args) -> int:
         raise BenchError(f"--budget-multiple must be positive, not {args.budget_multiple}.")
     if args.baseline_runs < 1:
         raise BenchError(f"--baseline-runs must be at least 1, not {args.baseline_runs}.")
+    missing = [a for a in args.add_training if not a.is_file()]
+    if missing:
+        raise BenchError(f"--add-training {missing[0]}: no such file. Give a zip of cat.N.jpg / dog.N.jpg images, "
+                         "e.g. ../shared/data/cats-and-dogs-filtered/cats_and_dogs_filtered.zip.")
     if args.eval_limit is not None and args.eval_limit < 2:
         raise BenchError(f"--eval-limit must be at least 2, not {args.eval_limit}.")
     try:
@@ -310,6 +354,9 @@ def run(args) -> int:
     try:
         eval_set = extract_eval(args.eval, private, args.eval_limit)
         frame = load_manifest(profile)
+        if args.add_training:
+            frame, said = add_training(frame, args.add_training, private)
+            print("\n".join(said), flush=True)
         check_disjoint(frame.loc[frame["split"].isin(["train", "validation"]), "filepath"], eval_set)
         started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         load_before = os.getloadavg()
@@ -331,8 +378,11 @@ def run(args) -> int:
     load_after = os.getloadavg()
     mode = ("each variant but the baseline at its own epochs, no time budget" if args.published_epochs else
             f"training-time budget {args.budget_multiple:g}x the baseline's ({args.budget_multiple * results[0].train_seconds / 60:.1f} min)")
+    n_train = int((frame["split"] == "train").sum())
     print(f"\nAccuracy on the evaluation set ({len(eval_set.files)} images; test-time augmentation, P(dog) clipped "
-          f"as the prediction command does), profile {profile.name!r}, {mode}.")
+          f"as the prediction command does), profile {profile.name!r}, {n_train:,} training images"
+          + (" (added: " + ", ".join(a.name for a in args.add_training) + ")" if args.add_training else "")
+          + f", {mode}.")
     print(f"Machine: {cpu_description()}; TensorFlow {tf.__version__}, Keras {keras.__version__}; started {started}, "
           f"finished {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average (1 min) "
           f"{load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end.\n")

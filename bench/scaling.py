@@ -6,8 +6,10 @@ The ``full`` profile trains on every labelled image found: 22,500 of Kaggle's 25
 kept for validation). That data is not always at hand, so this script measures the two things
 that decide whether such a run fits a CPU, on the labelled images that are: the shared
 Kaggle-layout sample (``train.zip``, 4,000 images at 200x200) and TensorFlow's
-``cats_and_dogs_filtered.zip`` (3,000 images at full resolution), 7,000 in all (the two sets
-share some photographs, at other resolutions; for time and memory that does not matter). The
+``cats_and_dogs_filtered.zip`` (3,000 images at full resolution), 7,000 files in all. They are
+5,000 distinct photographs: the filtered set's ``cat.0-999`` and ``dog.0-999`` are the sample's
+photographs at their original size (the same Kaggle id, the same photograph); for time and memory
+that does not matter, for accuracy it would (``bench/accuracy.py --add-training`` skips them). The
 evaluation set ``dogs-vs-cats-eval`` is never read.
 
 For each size N (each in a fresh process, so its peak memory is its own) it trains the variant

@@ -70,9 +70,21 @@ def normalise(nb):
 
 
 def main(argv: list[str]) -> int:
+    if not argv:
+        print("usage: python scripts/normalise_notebook.py NOTEBOOK [...]", file=sys.stderr)
+        return 2
+    missing = [name for name in argv if not Path(name).is_file()]
+    if missing:
+        print(f"error: no such notebook: {', '.join(missing)}. Nothing was changed.", file=sys.stderr)
+        return 2
     for name in argv:
         path = Path(name)
-        nbformat.write(normalise(nbformat.read(path, as_version=4)), path)
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception as error:  # not JSON, not a notebook: say which file, change nothing
+            print(f"error: {path} is not a readable notebook ({error}); it was left as it is.", file=sys.stderr)
+            return 2
+        nbformat.write(normalise(nb), path)
         print(f"normalised {path}")
     return 0
 

@@ -76,6 +76,28 @@ def test_an_evaluation_image_among_the_training_data_is_refused(manifest, tmp_pa
         bench.check_disjoint(train, bench.EvalSet([copy], [1]))
 
 
+def test_added_training_images_skip_the_photographs_the_data_holds_and_leave_validation_alone(shared_data, manifest,
+                                                                                               tmp_path):
+    bench = _bench()
+    held = next(Path(p) for p in manifest.loc[manifest["split"] == "train", "filepath"] if bench.kaggle_id(p)[1] < 1000)
+    kind = ("cat", "dog")[bench.kaggle_id(held)[0]]
+    filtered = shared_data / "cats-and-dogs-filtered" / "cats_and_dogs_filtered.zip"
+    archive = tmp_path / "more.zip"
+    with zipfile.ZipFile(filtered) as source, zipfile.ZipFile(archive, "w") as zf:
+        for name in [f"cats_and_dogs_filtered/train/{kind}s/{held.name}",  # the same photograph, at full size
+                     "cats_and_dogs_filtered/validation/cats/cat.2000.jpg",
+                     "cats_and_dogs_filtered/validation/dogs/dog.2001.jpg"]:
+            zf.writestr(name, source.read(name))
+    frame, said = bench.add_training(manifest, [archive], tmp_path / "private")
+    added = frame.iloc[len(manifest):]
+    assert sorted(Path(p).name for p in added["filepath"]) == ["cat.2000.jpg", "dog.2001.jpg"]
+    assert set(added["split"]) == {"train"} and added["label"].tolist() == [0, 1]
+    kept = ["filepath", "label", "split"]
+    assert frame.iloc[:len(manifest)][kept].equals(manifest[kept])  # validation (and everything else) as it was
+    assert said == ["more.zip: 2 of its 3 labelled images added to the training split; 1 skipped, their Kaggle ids "
+                    "already in the data (the same photographs)."]
+
+
 @pytest.mark.slow
 def test_quick_run_prints_the_table_and_never_trains_on_the_evaluation_set(shared_data, manifest, tmp_path):
     eval_zip = shared_data / "dogs-vs-cats-eval" / "eval.zip"
@@ -110,6 +132,7 @@ def test_quick_run_prints_the_table_and_never_trains_on_the_evaluation_set(share
     (["--eval", "missing/eval.zip", "baseline"], "No evaluation set at"),
     (["--budget-multiple", "0", "baseline"], "--budget-multiple must be positive"),
     (["--baseline-runs", "0", "baseline"], "--baseline-runs must be at least 1"),
+    (["--add-training", "missing.zip", "baseline"], "--add-training missing.zip: no such file"),
 ])
 def test_bad_inputs_get_one_clear_message(args, message, tmp_path):
     result = _run("--quick", *args, home=tmp_path)

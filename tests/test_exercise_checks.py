@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from utils import check
+from utils.check._report import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -24,8 +25,10 @@ NO_SINGLE_ANSWER = {"06.4"}  # sorting the mistakes depends on the run: the chec
 
 
 def run(capsys, function, *args):
+    """``(correct, printed)``: what the check decided (a bool) and the line it printed."""
     ok = function(*args)
-    return ok, capsys.readouterr().out
+    assert isinstance(ok, Verdict), ok
+    return ok.correct, capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------------------
@@ -171,6 +174,16 @@ def test_blank_answer_asks_for_one_and_does_not_raise(number, all_cases, capsys)
     blank = tuple(... if not isinstance(a, dict) else {k: ... for k in a} for a in good)
     ok, out = run(capsys, check.CHECKS[number], *blank)
     assert ok is False and "no answer yet" in out
+
+
+def test_a_verdict_shows_nothing_more_as_the_last_value_of_a_cell(capsys):
+    """Not the echoed ``False`` under "no answer yet": the check's printed line is all a learner sees."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    verdict = check.loader_memory_gb(...)
+    assert not verdict and "no answer yet" in capsys.readouterr().out
+    assert InteractiveShell.instance().display_formatter.format(verdict) == ({}, {})
+    assert InteractiveShell.instance().display_formatter.format(False)[0] == {"text/plain": "False"}
 
 
 def test_an_answer_of_the_wrong_kind_gets_a_message_not_a_traceback(capsys):

@@ -197,7 +197,8 @@ def test_notebook_08_chooses_on_half_a_and_submits_only_when_asked():
     submit_cell = next(source(c) for c in nb if c["cell_type"] == "code" and "submit(" in source(c)
                        and "utils.kaggle import" in source(c))
     assert "SUBMIT_TO_KAGGLE = False" in submit_cell
-    assert re.search(r"submit\([^)]*run=asked and", submit_cell)
+    assert re.search(r"submit\([^)]*run=asked\)", submit_cell)  # sends only when asked ...
+    assert 'if asked and profile.name == "smoke"' in submit_cell  # ... and never a smoke run's file
 
 
 # --- notebooks 05 and 07 ------------------------------------------------------------------------
@@ -247,6 +248,14 @@ def test_house_rules(name):
     for cell in nb:
         if cell["cell_type"] == "code" and "assert" in source(cell) and name in EXECUTED_HERE:
             assert cell.get("outputs"), f"a cell that asserts prints a confirmation:\n{source(cell)[:200]}"
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_no_committed_output_holds_a_progress_bar(path):
+    """Headless bars are wiped when their work is done (utils.progress); the caller's next line says what was done."""
+    for cell in json.loads(path.read_text())["cells"]:
+        for text in text_outputs(cell):
+            assert "%|" not in text, text[:300]
 
 
 @pytest.mark.parametrize("name", EXECUTED_HERE)

@@ -130,6 +130,26 @@ def test_keras_prints_one_line_per_epoch_when_output_is_not_a_terminal():
     assert done.stdout.strip() == "2", done.stderr
 
 
+def test_a_headless_progress_bar_is_wiped_when_done_and_leaves_the_callers_line():
+    """Saved notebooks and logs hold no bars: once the work is done only the caller's summary remains."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from normalise_notebook import normalise
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    script = ("from utils.progress import progress\n"
+              "for _ in progress(range(3), desc='Extracting x.zip', unit='file', mininterval=0): pass\n"
+              "print('Extracted x.zip')")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, cwd=ROOT, timeout=60,
+                          env={**os.environ, "CATSDOGS_HEADLESS": "1"})  # bytes: text mode turns \r into \n
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.decode()
+    assert "3/3" in printed, "the bar is drawn while the work runs"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output("stream", name="stdout", text=printed)])]
+    assert normalise(nb).cells[0].outputs[0]["text"] == "Extracted x.zip\n"
+
+
 # --- 3. the best-run record is per profile; utils.cli.submit says and refuses --------------------
 
 def _run_on_disk(home: Path, run: str, profile: str | None, finished: bool = True, epochs: int = 1) -> Path:

@@ -244,6 +244,16 @@ def test_normalise_notebook_cleans_what_changes_between_runs(tmp_path):
     assert path.read_text() == before  # idempotent
 
 
+def test_normalise_notebook_says_what_is_wrong_with_a_missing_or_broken_file(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    for path, message in [(tmp_path / "missing.ipynb", "no such notebook"), (broken, "is not a readable notebook")]:
+        done = subprocess.run([sys.executable, str(ROOT / "scripts" / "normalise_notebook.py"), str(path)],
+                              capture_output=True, text=True)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert broken.read_text() == "{not json"
+
+
 # --- one command line --------------------------------------------------------------------------
 
 def test_one_command_line_dispatches_and_refuses_unknown_commands(tmp_path):

@@ -2,8 +2,10 @@
 
 In JupyterLab you get tqdm's widget bar; in a headless run (``CATSDOGS_HEADLESS=1``, set by
 ``make series`` and the tests, or a command whose output goes to a file or pipe rather than a
-terminal) a plain text bar on stdout that updates rarely, so the saved notebooks and logs stay
-readable; Keras then prints one line per epoch (``verbose=2``), not one per step.
+terminal) a plain text bar on stdout that updates rarely and is wiped when the work is done
+(``leave=False``), as a terminal would show it: the line the caller prints next says what was
+done, so the saved notebooks and logs hold no bars. Keras then prints one line per epoch
+(``verbose=2``), not one per step.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def keras_verbose() -> int:
 
 
 def progress(iterable: Iterable | None = None, **kwargs: Any) -> tqdm:
-    """``tqdm(iterable, **kwargs)``, as a widget in notebooks and as quiet text when headless."""
+    """``tqdm(iterable, **kwargs)``: a widget in notebooks; when headless, quiet text wiped at the end."""
     if headless():
         from tqdm import tqdm
 
@@ -30,6 +32,7 @@ def progress(iterable: Iterable | None = None, **kwargs: Any) -> tqdm:
         kwargs.setdefault("mininterval", 30.0)
         kwargs.setdefault("ascii", True)
         kwargs.setdefault("ncols", 80)
+        kwargs.setdefault("leave", False)
     else:
         from tqdm.auto import tqdm
     return tqdm(iterable, **kwargs)
