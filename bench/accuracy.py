@@ -93,10 +93,16 @@ def kaggle_id_or_none(path: Path | str) -> tuple[int, int] | None:
     return kaggle_id(path) if KAGGLE_NAME.match(Path(path).name) else None
 
 
+def labelled_files(folder: Path) -> list[Path]:
+    """The files under ``folder`` named like Kaggle training images (cat.N.jpg / dog.N.jpg), in Kaggle-id order."""
+    from utils.data.files import KAGGLE_NAME
+
+    return sorted((p for p in Path(folder).rglob("*") if p.is_file() and KAGGLE_NAME.match(p.name)), key=kaggle_id)
+
+
 def extract_eval(archive: Path, target: Path, limit: int | None = None) -> EvalSet:
     """The labelled images of ``archive`` extracted read-only under ``target`` (``limit``: that many, half each class)."""
     from utils.data.archives import ArchiveError, extract
-    from utils.data.files import KAGGLE_NAME
 
     archive = Path(archive)
     if not archive.is_file():
@@ -106,8 +112,7 @@ def extract_eval(archive: Path, target: Path, limit: int | None = None) -> EvalS
         folder = extract(archive, target / "eval")
     except ArchiveError as error:
         raise BenchError(f"The evaluation set cannot be used: {error}") from error
-    files = sorted((p for p in folder.rglob("*") if p.is_file() and KAGGLE_NAME.match(p.name)),
-                   key=lambda p: kaggle_id(p))
+    files = labelled_files(folder)
     if not files:
         raise BenchError(f"{archive.name} holds no labelled images named cat.N.jpg / dog.N.jpg; "
                          "is it the evaluation set?")
@@ -127,10 +132,7 @@ def _digest(path: Path) -> str:
 
 def check_disjoint(training_files, eval_set: EvalSet) -> None:
     """Refuse when an evaluation image is among ``training_files`` (the manifest's), by Kaggle id or by content."""
-    from utils.data.files import KAGGLE_NAME
-
-    named = [Path(f) for f in training_files if KAGGLE_NAME.match(Path(f).name)]
-    shared_ids = {kaggle_id(f) for f in named} & eval_set.ids
+    shared_ids = {kaggle_id_or_none(f) for f in training_files} & eval_set.ids
     if shared_ids:
         label, number = sorted(shared_ids)[0]
         raise BenchError(
@@ -151,16 +153,15 @@ def add_training(frame, archives, target: Path) -> tuple["pd.DataFrame", list[st
     import pandas as pd
 
     from utils.data.archives import ArchiveError, extract
-    from utils.data.files import KAGGLE_NAME
 
-    held = {kaggle_id(f) for f in frame["filepath"] if KAGGLE_NAME.match(Path(f).name)}
+    held = {kaggle_id_or_none(f) for f in frame["filepath"]} - {None}
     added, said = [], []
     for number, archive in enumerate(map(Path, archives)):
         try:
             folder = extract(archive, target / f"added-{number}")
         except ArchiveError as error:
             raise BenchError(f"--add-training {archive.name} cannot be used: {error}") from error
-        files = sorted((p for p in folder.rglob("*") if p.is_file() and KAGGLE_NAME.match(p.name)), key=kaggle_id)
+        files = labelled_files(folder)
         if not files:
             raise BenchError(f"--add-training {archive.name} holds no images named cat.N.jpg / dog.N.jpg.")
         new = [f for f in files if kaggle_id(f) not in held]

@@ -76,6 +76,18 @@ def test_an_evaluation_image_among_the_training_data_is_refused(manifest, tmp_pa
         bench.check_disjoint(train, bench.EvalSet([copy], [1]))
 
 
+def test_an_archives_labelled_files_are_its_kaggle_named_images_in_id_order(tmp_path):
+    bench = _bench()
+    for name in ["b/dog.10.jpg", "a/cat.9.jpg", "a/dog.2.JPG", "a/cat.10.jpeg", "a/12.jpg", "a/notes.txt",
+                 "a/cat.x.jpg"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "a" / "cat.3.jpg").mkdir()  # a folder with an image's name is not an image
+    # Cats before dogs, then by number (9 before 10, not as text); test images and other names are not labelled.
+    assert [p.name for p in bench.labelled_files(tmp_path)] == ["cat.9.jpg", "cat.10.jpeg", "dog.2.JPG", "dog.10.jpg"]
+    assert bench.kaggle_id_or_none(tmp_path / "a" / "12.jpg") is None
+
+
 def test_added_training_images_skip_the_photographs_the_data_holds_and_leave_validation_alone(shared_data, manifest,
                                                                                                tmp_path):
     bench = _bench()
