@@ -79,6 +79,20 @@ def test_hires_stem_doubles_the_input_and_keeps_every_later_layer_and_the_flops(
     assert ideas.resolved_overrides(ideas.IDEAS["wide"], get_variant("larger_input")) == {"filters": (32, 64, 128, 256, 512)}
 
 
+def test_the_budget_ideas_change_only_the_batch_size_or_the_input_side():
+    from utils.models.registry import build_model, get_variant
+
+    ideas = _module("ideas")
+    larger = get_variant("larger_input")
+    batched = get_variant("larger_input", **ideas.resolved_overrides(ideas.IDEAS["batch_128"], larger))
+    assert batched.batch_size == 128 and batched == get_variant("larger_input", batch_size=128)
+    assert (batched.learning_rate, batched.epochs, batched.image_size) == (larger.learning_rate, larger.epochs, (80, 80))
+    smaller = ideas.resolved_overrides(ideas.IDEAS["input_72"], larger)
+    assert smaller == {"image_size": (72, 72)}
+    model = build_model("larger_input", compile=False, **smaller)
+    assert model.input_shape == (None, 72, 72, 3) and model.count_params() == build_model("larger_input", compile=False).count_params()
+
+
 @pytest.mark.slow
 def test_ideas_prints_one_row_per_idea_with_the_reference_first(manifest, tmp_path):
     result = _run("ideas.py", "--profile", "smoke", "label_smoothing", "translate", home=tmp_path)

@@ -71,12 +71,19 @@ def test_a_run_is_unfinished_until_finish_writes_run_json(home):
 
     data = tf.data.Dataset.from_tensor_slices((np.zeros((4, 50, 50, 1), "float32"), np.array([0, 1, 0, 1]))).batch(2)
     fit = model.fit(data, validation_data=data, epochs=1, verbose=0, callbacks=run.callbacks())
-    result = run.finish(model, fit, data, train_seconds=1.0)
+    result = run.finish(model, fit, data, train_seconds=596.96)
     table = list_runs(include_unfinished=True)
     assert table["finished"].tolist() == [True]
     summary = json.loads((run.log_dir / "run.json").read_text())
     assert summary["run"] == "interrupted" and summary["model_path"] == "models/interrupted.keras"
     assert result.model_path.is_file() and (run.log_dir / "history.csv").is_file()
+    # One time for the record and the result, rounded alike: a sentence printed from the result
+    # (notebook 04's compare) and the results table beside it show the same minutes.
+    from utils.plots.training import results_table
+
+    assert summary["train_seconds"] == result.train_seconds == 597.0
+    shown = results_table(list_runs())["train min"].iloc[0]
+    assert f"{result.train_seconds / 60:.1f}" == str(shown) == "9.9"
 
 
 def test_callback_settings_tell_two_callback_lists_apart(home):

@@ -4,7 +4,8 @@ In JupyterLab you get tqdm's widget bar; in a headless run (``CATSDOGS_HEADLESS=
 ``make series`` and the tests, or a command whose output goes to a file or pipe rather than a
 terminal) a plain text bar on stdout that updates rarely and is wiped when the work is done
 (``leave=False``), as a terminal would show it: the line the caller prints next says what was
-done, so the saved notebooks and logs hold no bars. Keras then prints one line per epoch
+done, so the saved notebooks hold no bars (a log file keeps the bar's carriage-return frames,
+which ``cat`` on a terminal overwrites, leaving the caller's line). Keras then prints one line per epoch
 (``verbose=2``), not one per step.
 """
 from __future__ import annotations

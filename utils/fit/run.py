@@ -86,6 +86,7 @@ class Run:
         is either unfinished (no ``run.json``) or complete.
         """
         history = pd.DataFrame(getattr(history, "history", history))
+        train_seconds = round(float(train_seconds), 1)  # one value for run.json and the result, so they print alike
         history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
@@ -99,7 +100,7 @@ class Run:
             params=int(model.count_params()),
             flops=count_flops(model),
             epochs_run=int(len(history)),
-            train_seconds=round(float(train_seconds), 1),
+            train_seconds=train_seconds,
             best_val_loss=float(val_loss),
             best_val_accuracy=float(val_accuracy),
             model_path=config.relative(self.model_path),
@@ -109,7 +110,7 @@ class Run:
             created=now(),
         ).write(self.log_dir)
         return RunResult(self.name, model, history, self.model_path, self.log_dir, float(val_loss),
-                         float(val_accuracy), float(train_seconds))
+                         float(val_accuracy), train_seconds)
 
 
 def start_run(variant: str, hparams: dict | None = None, profile: Profile | str | None = None,

@@ -141,6 +141,15 @@ def plot_wrong_gallery(wrong: pd.DataFrame, columns: int = 4, size: int = 128) -
     return fig
 
 
+def _as_printed(values: pd.Series, digits: int) -> list[float]:
+    """``values`` rounded as a notebook's f-string prints them (``:.1f``): Python's ``round``, not pandas'.
+
+    pandas rounds the binary value scaled by 10**digits, so 597.0 s made "10.0" min in the table
+    where the sentence beside it, formatted with ``:.1f``, said 9.9 (notebook 04).
+    """
+    return [round(float(v), digits) for v in values]
+
+
 def results_table(runs: pd.DataFrame, profile: str | None = None) -> pd.DataFrame:
     """The runs of :func:`utils.runs.list_runs` as a readable table, one profile if given (notebook 04)."""
     if profile is not None and len(runs):
@@ -148,12 +157,12 @@ def results_table(runs: pd.DataFrame, profile: str | None = None) -> pd.DataFram
     table = pd.DataFrame({
         "run": runs["run"],
         "variant": runs["variant"],
-        "val accuracy": runs["best_val_accuracy"].astype(float).round(3),
-        "val loss": runs["best_val_loss"].astype(float).round(3),
+        "val accuracy": _as_printed(runs["best_val_accuracy"], 3),
+        "val loss": _as_printed(runs["best_val_loss"], 3),
         "epochs": runs["epochs_run"],
-        "train min": (runs["train_seconds"].astype(float) / 60).round(1),
+        "train min": _as_printed(runs["train_seconds"].astype(float) / 60, 1),
         "params": runs["params"],
-        "MFLOPs/image": (runs["flops"].astype(float) / 1e6).round(1),
+        "MFLOPs/image": _as_printed(runs["flops"].astype(float) / 1e6, 1),
         "input": [f"{s[0]}x{s[1]} {c}" if isinstance(s, (list, tuple)) else ""
                   for s, c in zip(runs["image_size"], runs["color_mode"])],
     })
