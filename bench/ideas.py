@@ -31,8 +31,9 @@ Ideas (``--list`` prints them):
   convolutions this narrow leave the matrix units mostly idle (``bench/training.py``), so width
   looked almost free there; with ``--variant larger_input`` it took 2.11x the time (README).
 * ``batch_128``: batches of 128 instead of 64 at the same learning rate: half the optimiser
-  steps, each on a larger matrix, which a CPU computes at a higher rate; a way to fit
-  ``larger_input``'s 35 epochs (12.1x the baseline's time) into the 10x budget;
+  steps, each on a larger matrix, in the hope that a CPU computes it at a higher rate, to fit
+  ``larger_input``'s 35 epochs (12.1x the baseline's time) into the 10x budget; it saved only
+  4% of the time (README);
 * ``input_72``: 72x72 inputs (for ``larger_input``, 0.81x its pixels), the other such way.
 
 The ideas are measured apart, one change each; ``a+b`` (e.g. ``bf16+input_80``) trains a
