@@ -75,10 +75,12 @@ def test_overfitting_is_found_only_when_validation_loss_stays_up_beyond_its_nois
     wobbly = pd.DataFrame({"loss": [0.7, 0.6, 0.5, 0.4, 0.35, 0.3, 0.25],
                            "val_loss": [0.70, 0.60, 0.68, 0.58, 0.60, 0.605, 0.61]})
     assert overfitting_epoch(wobbly) is None
-    assert "shades nothing" in describe_fit(wobbly)
+    assert "shades nothing" in describe_fit(wobbly) and "within its epoch-to-epoch wobble" in describe_fit(wobbly)
     # too few epochs after the minimum to call it
     short = pd.DataFrame({"loss": [0.7, 0.5, 0.3, 0.2], "val_loss": [0.7, 0.55, 0.6, 0.7]})
     assert overfitting_epoch(short) is None
+    assert "more than its epoch-to-epoch wobble (0.100)" in describe_fit(short)
+    assert "shades nothing" in describe_fit(short)
 
 
 def test_learning_rate_schedules_rise_peak_and_decay_where_documented():

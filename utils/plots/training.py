@@ -68,9 +68,12 @@ def describe_fit(history: pd.DataFrame) -> str:
     if best == len(val) - 1:
         return (f"Validation loss was still at its lowest in the last epoch ({val[-1]:.3f}): no overfitting yet, so "
                 "nothing is shaded; this run could have trained longer.")
-    return (f"Validation loss was lowest at epoch {best + 1} ({val[best]:.3f}) and ended at {val[-1]:.3f}: within "
-            f"or barely above its epoch-to-epoch wobble ({noise:.3f}), so the figure shades nothing; no clear "
-            "overfitting.")
+    rise = val[-1] - val[best]
+    how_far = (f"within its epoch-to-epoch wobble ({noise:.3f})" if rise <= noise else
+               f"more than its epoch-to-epoch wobble ({noise:.3f}), but notebook 03's test for overfitting (each of "
+               "the last 3 epochs that far above the lowest, training loss still falling) does not pass")
+    return (f"Validation loss was lowest at epoch {best + 1} ({val[best]:.3f}) and ended at {val[-1]:.3f}, "
+            f"{rise:.3f} higher: {how_far}; so the figure shades nothing, no clear overfitting.")
 
 
 def plot_learning_curves(history: pd.DataFrame, title: str | None = None) -> Figure:
