@@ -30,7 +30,12 @@ def overfitting_noise(history: pd.DataFrame) -> float:
     return max(0.01, float(np.median(np.abs(np.diff(val))))) if len(val) > 1 else 0.01
 
 
-def overfitting_epoch(history: pd.DataFrame, min_epochs: int = 3, tolerance: float | None = None) -> int | None:
+#: Epochs in a row that must sit above the lowest validation loss before a run counts as overfitting.
+OVERFIT_EPOCHS = 3
+
+
+def overfitting_epoch(history: pd.DataFrame, min_epochs: int = OVERFIT_EPOCHS,
+                      tolerance: float | None = None) -> int | None:
     """The epoch (1-based) of the lowest validation loss, if the run overfits after it (notebook 03); else ``None``.
 
     A run overfits when, after its lowest validation loss, at least ``min_epochs`` epochs
@@ -68,12 +73,12 @@ def describe_fit(history: pd.DataFrame) -> str:
     if best == len(val) - 1:
         return (f"Validation loss was still at its lowest in the last epoch ({val[-1]:.3f}): no overfitting yet, so "
                 "nothing is shaded; this run could have trained longer.")
-    rise = val[-1] - val[best]
+    rise = round(val[-1], 3) - round(val[best], 3)  # as the sentence prints them
     how_far = (f"within its epoch-to-epoch wobble ({noise:.3f})" if rise <= noise else
                f"more than its epoch-to-epoch wobble ({noise:.3f}), but notebook 03's test for overfitting (each of "
-               "the last 3 epochs that far above the lowest, training loss still falling) does not pass")
+               f"the last {OVERFIT_EPOCHS} epochs that far above the lowest, training loss still falling) does not pass")
     return (f"Validation loss was lowest at epoch {best + 1} ({val[best]:.3f}) and ended at {val[-1]:.3f}, "
-            f"{rise:.3f} higher: {how_far}; so the figure shades nothing, no clear overfitting.")
+            f"{rise:.3f} higher: {how_far}. The figure shades nothing: no clear overfitting.")
 
 
 def plot_learning_curves(history: pd.DataFrame, title: str | None = None) -> Figure:
