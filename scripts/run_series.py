@@ -36,6 +36,8 @@ import series_timings  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))  # utils, when the project is not pip-installed
+from utils.config import pin_relative_paths  # noqa: E402
+
 OUTPUT_DIR = ROOT / "build" / "executed"
 KERNEL_LOGS = ROOT / "build" / "kernel-logs"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -93,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ["CATSDOGS_PROFILE"] = args.profile
     os.environ["CATSDOGS_HEADLESS"] = "1"
+    pin_relative_paths()  # the kernels run in the notebooks' folder, not where the command was typed
     destination = "in place" if args.in_place else "not saved" if args.no_save else \
         f"saved to {os.path.relpath(args.output_dir)}/"
     print(f"Running {len(notebooks)} notebook(s) in the {args.profile!r} profile ({destination}).", flush=True)

@@ -109,6 +109,23 @@ def test_series_writes_executed_copies_elsewhere_and_prints_only_the_message(tmp
     assert "without encryption" not in printed and "cuda" not in printed.lower() and "oneDNN" not in printed, printed
 
 
+def test_series_reads_a_relative_data_folder_from_where_the_command_was_typed(tmp_path):
+    """make series runs each kernel in the notebook's folder; CATSDOGS_DATA=../x typed elsewhere must still work."""
+    (tmp_path / "mydata").mkdir()
+    (tmp_path / "nbs").mkdir()
+    probe = _notebook(tmp_path / "nbs" / "01_probe.ipynb",
+                      "import os\nfrom pathlib import Path\n"
+                      "print(Path(os.environ['CATSDOGS_DATA']).is_absolute(), (Path(os.environ['CATSDOGS_DATA']) / 'here').is_file())")
+    (tmp_path / "mydata" / "here").write_text("x")
+    env = {**os.environ, "CATSDOGS_DATA": "mydata", "CATSDOGS_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_series.py"), str(probe),
+                           "--profile", "smoke", "--output-dir", str(tmp_path / "executed")],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    executed = nbformat.read(tmp_path / "executed" / probe.name, as_version=4)
+    assert executed.cells[0].outputs[0]["text"].strip() == "True True"
+
+
 def test_series_saves_to_build_executed_by_default_and_in_place_only_when_asked():
     sys.path.insert(0, str(ROOT / "scripts"))
     try:

@@ -45,6 +45,18 @@ def _env(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
+def pin_relative_paths() -> None:
+    """Make a relative ``CATSDOGS_HOME`` or ``CATSDOGS_DATA`` absolute, against the current directory.
+
+    ``make series`` starts each notebook's kernel in ``notebooks/``: without this, the
+    ``CATSDOGS_DATA=../data`` a learner typed in the project folder would be looked up from there.
+    """
+    for name in (HOME_VARIABLE, DATA_VARIABLE):
+        value = _env(name)
+        if value:
+            os.environ[name] = str(Path(value).expanduser().absolute())
+
+
 # --------------------------------------------------------------------------- places
 
 
