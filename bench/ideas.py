@@ -1,6 +1,7 @@
 """One idea at a time on top of the default variant, measured on the validation split only.
 
-    python bench/ideas.py [IDEA ...] [--variant deeper] [--profile default] [--epochs N] [--list]
+    python bench/ideas.py [IDEA ...] [--variant deeper] [--profile default] [--epochs N]
+                          [--test-sides SIDE ...] [--list]
 
 Each idea changes one thing of the variant (``deeper`` unless ``--variant`` is given: the ideas
 were measured on it, and ``larger_input``, notebook 04's last step, is what came of them) and trains
@@ -21,8 +22,15 @@ Ideas (``--list`` prints them):
 * ``ema``: the weights are an exponential moving average of the last ~100 steps
   (Adam's ``use_ema``; Keras copies the average into the model when training ends);
 * ``translate``: random shifts of up to 10% in both directions added to the augmentation;
+* ``crop``: random resized crops in front of the augmentation: each training image is cut to a
+  random box of 35-100% of its area, its sides in a ratio from 3:4 to 4:3, anywhere in the image,
+  and stretched back to the input size (``RandomResizedCrop`` below; the crops of Inception and
+  torchvision's ``RandomResizedCrop``, milder than their 8-100%, for an 80x80 input). Unlike
+  ``translate`` it never fills a border with reflected pixels;
 * ``input_80``: 80x80 inputs instead of 64x64;
-* ``epochs_x1.4``: a 40% longer cosine schedule;
+* ``epochs_x1.4``: a 40% longer cosine schedule (early stopping can end it before it anneals);
+* ``longer_cosine``: the same 40% longer schedule with early stopping off, so it always anneals
+  to its end (the variants keep their last epoch's weights: ``restore_best=False``);
 * ``hires_stem``: twice the input side (128x128 for ``deeper``) with the first convolution at
   stride 2, so every layer after it sees the sizes it saw before: more pixels at about the same
   FLOPs (only the first convolution and the augmentation work on the larger image); it lowered
@@ -35,6 +43,13 @@ Ideas (``--list`` prints them):
   ``larger_input``'s 35 epochs (12.1x the baseline's time) into the 10x budget; it saved only
   4% of the time (README);
 * ``input_72``: 72x72 inputs (for ``larger_input``, 0.81x its pixels), the other such way.
+
+``--test-sides 96`` also scores each trained model on validation images decoded at a larger side,
+without training again: global average pooling makes the weights fit any input size, so a copy of
+the network built for that side takes the trained weights. Augmentation that zooms in, above all
+random resized crops, shows the network animals larger than the validation images do at the
+training side; testing at a larger side can undo that mismatch (Touvron et al., "Fixing the
+train-test resolution discrepancy", NeurIPS 2019).
 
 The ideas are measured apart, one change each; ``a+b`` (e.g. ``bf16+input_80``) trains a
 combination as one more row.
@@ -65,7 +80,9 @@ class Idea:
     mixup: float = 0.0  # Beta(a, a)
     ema: bool = False
     translate: float = 0.0
+    crop_scale: tuple[float, float] | None = None  # the area range of random resized crops
     epochs_factor: float = 1.0
+    early_stopping: bool = True
 
 
 IDEAS = {i.name: i for i in [
@@ -76,8 +93,10 @@ IDEAS = {i.name: i for i in [
     Idea("mixup", "mixup, Beta(0.2, 0.2)", mixup=0.2),
     Idea("ema", "EMA of the weights (momentum 0.99)", ema=True),
     Idea("translate", "random shifts up to 10%", translate=0.1),
+    Idea("crop", "random resized crops, 35-100% of the area", crop_scale=(0.35, 1.0)),
     Idea("input_80", "80x80 inputs", overrides={"image_size": (80, 80)}),
     Idea("epochs_x1.4", "40% more epochs", epochs_factor=1.4),
+    Idea("longer_cosine", "40% more epochs, no early stopping", epochs_factor=1.4, early_stopping=False),
     Idea("hires_stem", "2x the input side, first convolution at stride 2",
          overrides={"image_size": "double", "stem_stride": 2}),
     Idea("wide", "2x the filters in every block", overrides={"filters": "double"}),
@@ -152,6 +171,51 @@ def with_translation(model, fraction: float, seed: int):
     return keras.Model(inputs, model(shifted), name=model.name)
 
 
+def random_resized_crop_layer(scale: tuple[float, float], ratio: tuple[float, float] = (3 / 4, 4 / 3),
+                              seed: int | None = None):
+    """A Keras layer that, while training, crops each image to a random box and resizes it back.
+
+    The box covers a fraction of the image's area drawn uniformly from ``scale`` and has a width
+    to height ratio drawn log-uniformly from ``ratio`` (sides longer than the image's are cut to
+    it), at a uniformly random place; ``tf.image.crop_and_resize`` samples it bilinearly at the
+    input's size. At inference the image passes unchanged. Keras has no such layer (``RandomZoom``
+    zooms about the centre, ``RandomCrop`` keeps the scale).
+    """
+    import keras
+    import tensorflow as tf
+
+    class RandomResizedCrop(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(dtype="float32", **kwargs)  # pixel arithmetic in float32 under any policy
+            self.seeds = keras.random.SeedGenerator(seed)
+
+        def boxes(self, n):
+            area = keras.random.uniform((n,), scale[0], scale[1], seed=self.seeds)
+            log_ratio = keras.random.uniform((n,), math.log(ratio[0]), math.log(ratio[1]), seed=self.seeds)
+            height = tf.minimum(1.0, tf.sqrt(area / tf.exp(log_ratio)))
+            width = tf.minimum(1.0, tf.sqrt(area * tf.exp(log_ratio)))
+            top = keras.random.uniform((n,), seed=self.seeds) * (1.0 - height)
+            left = keras.random.uniform((n,), seed=self.seeds) * (1.0 - width)
+            return tf.stack([top, left, top + height, left + width], axis=1)
+
+        def call(self, images, training=None):
+            if not training:
+                return images
+            n = tf.shape(images)[0]
+            return tf.image.crop_and_resize(images, self.boxes(n), tf.range(n), (images.shape[1], images.shape[2]))
+
+    return RandomResizedCrop(name="random_resized_crop")
+
+
+def with_crops(model, scale: tuple[float, float], seed: int):
+    """``model`` behind a random resized crop layer (active only while training)."""
+    import keras
+
+    inputs = keras.Input(model.input_shape[1:], name="image")
+    cropped = random_resized_crop_layer(scale, seed=seed)(inputs)
+    return keras.Model(inputs, model(cropped), name=model.name)
+
+
 @dataclass
 class Outcome:
     idea: str
@@ -161,19 +225,41 @@ class Outcome:
     val_log_loss: float | None
     seconds: float | None
     note: str = ""
+    at_sides: dict = field(default_factory=dict)  # {side: (val accuracy, val log loss)} at --test-sides
 
 
-def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None) -> Outcome:
-    import keras
+def scored(model, dataset, desc: str) -> tuple[float, float]:
+    """Validation accuracy and log loss with the prediction command's test-time augmentation and clipping."""
     import numpy as np
 
     from utils import evaluate
     from utils.cli.submit import DEFAULT_CLIP
+    from utils.predict import predict_dataset
+    from utils.submission import clip_probabilities
+
+    labels, p = predict_dataset(model, dataset, tta=True, desc=desc)
+    p = clip_probabilities(np.asarray(p, dtype="float64"), DEFAULT_CLIP)
+    return evaluate.accuracy(labels, p), evaluate.log_loss(labels, p)
+
+
+def at_side(network, variant_name: str, overrides: dict, side: int):
+    """A copy of ``network`` (built by the registry with ``overrides``) for ``side`` x ``side`` inputs, same weights."""
+    from utils.models.registry import build_model
+
+    copy = build_model(variant_name, compile=False, **{**overrides, "image_size": (side, side)})
+    copy.set_weights(network.get_weights())
+    return copy
+
+
+def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None,
+               test_sides: tuple[int, ...] = ()) -> Outcome:
+    from dataclasses import replace
+
+    import keras
+
     from utils.fit.variants import learning_rate_schedule, variant_datasets
     from utils.models.cost import bf16_supported
     from utils.models.registry import build_model, get_variant
-    from utils.predict import predict_dataset
-    from utils.submission import clip_probabilities
 
     if idea.policy == "mixed_bfloat16" and not bf16_supported():
         return Outcome(idea.name, idea.what, "-", None, None, None, "skipped: this CPU has no AVX512-BF16 or AMX")
@@ -185,9 +271,11 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
     try:
         train_ds, val_ds = variant_datasets(frame, variant, seed=profile.seed)
         steps = math.ceil(int((frame["split"] == "train").sum()) / variant.batch_size)
-        model = build_model(variant_name, compile=False, **overrides)
+        model = network = build_model(variant_name, compile=False, **overrides)
         if idea.translate:
             model = with_translation(model, idea.translate, profile.seed)
+        if idea.crop_scale:
+            model = with_crops(model, idea.crop_scale, profile.seed)
         soft = idea.label_smoothing or idea.mixup
         fit_train, fit_val = train_ds, val_ds
         if idea.mixup:
@@ -199,28 +287,35 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         optimizer = keras.optimizers.Adam(learning_rate_schedule(variant, steps, cap), use_ema=idea.ema,
                                           ema_momentum=0.99)
         model.compile(optimizer=optimizer, loss=loss, jit_compile=idea.jit_compile)
-        stop = keras.callbacks.EarlyStopping(patience=variant.patience, restore_best_weights=variant.restore_best)
+        stop = [keras.callbacks.EarlyStopping(patience=variant.patience, restore_best_weights=variant.restore_best)
+                ] if idea.early_stopping else []
         start = time.perf_counter()
-        history = model.fit(fit_train, validation_data=fit_val, epochs=cap, callbacks=[stop], verbose=0,
+        history = model.fit(fit_train, validation_data=fit_val, epochs=cap, callbacks=stop, verbose=0,
                             shuffle=False)  # the tf.data pipeline shuffles; Keras would only warn
         seconds = time.perf_counter() - start
-        labels, p = predict_dataset(model, val_ds, tta=True, desc=idea.name)
-        p = clip_probabilities(np.asarray(p, dtype="float64"), DEFAULT_CLIP)
-        return Outcome(idea.name, idea.what, f"{len(history.epoch)} of {cap}", evaluate.accuracy(labels, p),
-                       evaluate.log_loss(labels, p), seconds)
+        accuracy, log_loss = scored(model, val_ds, idea.name)
+        at_sides = {}
+        for side in test_sides:
+            _, val_side = variant_datasets(frame, replace(variant, image_size=(side, side)), seed=profile.seed)
+            at_sides[side] = scored(at_side(network, variant_name, overrides, side), val_side, f"{idea.name} at {side}")
+        return Outcome(idea.name, idea.what, f"{len(history.epoch)} of {cap}", accuracy, log_loss, seconds,
+                       at_sides=at_sides)
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
 
-def markdown(outcomes: list[Outcome]) -> str:
+def markdown(outcomes: list[Outcome], test_sides: tuple[int, ...] = ()) -> str:
+    """The table: one row per idea, the reference first; ``test_sides`` add accuracy and log loss at each side."""
     reference = outcomes[0].seconds
-    lines = ["| idea | what changes | epochs | val accuracy | val log loss | time / reference's |",
-             "|---|---|---:|---:|---:|---:|"]
+    extra = "".join(f" val accuracy at {s} | val log loss at {s} |" for s in test_sides)
+    lines = [f"| idea | what changes | epochs | val accuracy | val log loss |{extra} time / reference's |",
+             "|---|---|---:|---:|---:|" + "---:|---:|" * len(test_sides) + "---:|"]
     for o in outcomes:
         if o.seconds is None:
-            lines.append(f"| `{o.idea}` | {o.what} | - | - | - | {o.note} |")
+            lines.append(f"| `{o.idea}` | {o.what} | - | - | - |" + " - | - |" * len(test_sides) + f" {o.note} |")
             continue
-        lines.append(f"| `{o.idea}` | {o.what} | {o.epochs} | {o.val_accuracy:.4f} | {o.val_log_loss:.4f} | "
+        sides = "".join(f" {o.at_sides[s][0]:.4f} | {o.at_sides[s][1]:.4f} |" for s in test_sides)
+        lines.append(f"| `{o.idea}` | {o.what} | {o.epochs} | {o.val_accuracy:.4f} | {o.val_log_loss:.4f} |{sides} "
                      f"{o.seconds / reference:.2f} |")
     return "\n".join(lines)
 
@@ -231,6 +326,8 @@ def main(argv=None) -> int:
     parser.add_argument("--variant", default="deeper", help="the variant the ideas change (default: deeper)")
     parser.add_argument("--profile", default="default")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the reference (default: the variant's)")
+    parser.add_argument("--test-sides", type=int, nargs="+", default=[], metavar="SIDE",
+                        help="also score each trained model on validation images of SIDE x SIDE pixels")
     parser.add_argument("--list", action="store_true", help="print the ideas and stop")
     args = parser.parse_args(argv)
     if args.list:
@@ -246,6 +343,8 @@ def main(argv=None) -> int:
     problems = [f"unknown idea {n!r}. Choose from: {', '.join(IDEAS)} (or a+b to combine them)."
                 for n in args.ideas if any(part not in IDEAS for part in n.split("+"))]
     problems += [f"unknown variant {variant!r}. Choose from: {', '.join(VARIANTS)}."] if variant not in VARIANTS else []
+    problems += [f"--test-sides takes sides from 16 to 512 pixels, not {side}." for side in args.test_sides
+                 if not 16 <= side <= 512]
     problems += [f"unknown profile {args.profile!r}. Choose from: {', '.join(PROFILES)}."] if args.profile not in PROFILES else []
     if problems:
         print(f"error: {problems[0]}", file=sys.stderr)
@@ -257,7 +356,7 @@ def main(argv=None) -> int:
     outcomes = []
     for name in names:
         print(f"== {name}: {idea(name).what}", flush=True)
-        outcomes.append(train_idea(idea(name), variant, frame, profile, args.epochs))
+        outcomes.append(train_idea(idea(name), variant, frame, profile, args.epochs, tuple(args.test_sides)))
         o = outcomes[-1]
         print(f"   {o.note or f'{o.epochs} epochs, val accuracy {o.val_accuracy:.4f}, log loss {o.val_log_loss:.4f}, {o.seconds:.0f} s'}",
               flush=True)
@@ -266,7 +365,7 @@ def main(argv=None) -> int:
     print(f"Machine: {cpu_description()}; started {started}, finished "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average (1 min) {load:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end.\n")
-    print(markdown(outcomes))
+    print(markdown(outcomes, tuple(args.test_sides)))
     return 0
 
 

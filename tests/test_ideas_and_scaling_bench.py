@@ -56,6 +56,10 @@ def test_a_combination_carries_each_ideas_one_change_and_nothing_else():
     both = ideas.idea("bf16+input_80")
     assert both.policy == "mixed_bfloat16" and both.overrides == {"image_size": (80, 80)}
     assert (both.mixup, both.label_smoothing, both.epochs_factor, both.jit_compile) == (0.0, 0.0, 1.0, False)
+    assert both.early_stopping and both.crop_scale is None
+    longer = ideas.idea("longer_cosine+crop")
+    assert (longer.epochs_factor, longer.early_stopping, longer.crop_scale) == (1.4, False, (0.35, 1.0))
+    assert ideas.IDEAS["epochs_x1.4"].early_stopping  # the earlier idea, measured with early stopping, stays so
     assert ideas.IDEAS["bf16"].overrides == {} and ideas.idea("bf16") is ideas.IDEAS["bf16"]
 
 
@@ -93,13 +97,66 @@ def test_the_budget_ideas_change_only_the_batch_size_or_the_input_side():
     assert model.input_shape == (None, 72, 72, 3) and model.count_params() == build_model("larger_input", compile=False).count_params()
 
 
+def test_random_resized_crops_cut_a_box_of_the_asked_area_and_only_while_training():
+    import keras
+
+    ideas = _module("ideas")
+    rows, cols = np.meshgrid(np.arange(40, dtype="float32"), np.arange(40, dtype="float32"), indexing="ij")
+    images = np.repeat(np.stack([rows, cols, rows + cols], -1)[None], 8, axis=0)  # each pixel says where it is
+    layer = ideas.random_resized_crop_layer((0.35, 1.0), seed=1)
+    assert np.array_equal(np.asarray(layer(images, training=False)), images)
+    cropped = np.asarray(layer(images, training=True))
+    assert cropped.shape == images.shape
+    boxes = np.asarray(layer.boxes(10_000))
+    heights, widths = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    assert boxes.min() >= 0 and boxes.max() <= 1 + 1e-6
+    assert (heights * widths).min() >= 0.35 - 1e-3 and (heights * widths).max() <= 1 + 1e-6
+    ratios = widths / heights
+    inside = (heights < 1) & (widths < 1)  # uncut boxes keep the drawn ratio, within 3:4 to 4:3
+    assert ratios[inside].min() >= 0.75 - 1e-3 and ratios[inside].max() <= 4 / 3 + 1e-3
+    # boxes sit anywhere: a centred box of at least 35% of the area starts at most 0.245 from an edge
+    assert boxes[:, 0].max() > 0.3 and boxes[:, 1].max() > 0.3
+    # a crop is the box resized: its corners are the box's corners, in row and column coordinates
+    first, last = cropped[:, 0, 0, :2], cropped[:, -1, -1, :2]
+    spans = last - first
+    assert np.all(spans >= np.sqrt(0.35 * 3 / 4) * 39 - 0.5) and len({tuple(f) for f in first.round(2)}) == 8
+    # the whole image at its own ratio is the image
+    whole = ideas.random_resized_crop_layer((1.0, 1.0), ratio=(1.0, 1.0), seed=1)
+    np.testing.assert_allclose(np.asarray(whole(images, training=True)), images, atol=1e-3)
+    model = ideas.with_crops(keras.Sequential([keras.Input((40, 40, 3)), keras.layers.GlobalAveragePooling2D()]),
+                             (0.35, 1.0), seed=0)
+    assert model.input_shape == (None, 40, 40, 3) and model.layers[1].name == "random_resized_crop"
+
+
+def test_a_network_tested_at_another_side_keeps_its_weights_and_its_table_gains_two_columns_per_side():
+    from utils.models.registry import build_model
+
+    ideas = _module("ideas")
+    network = build_model("deeper", compile=False)
+    images = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
+    larger = ideas.at_side(network, "deeper", {}, 96)
+    assert larger.input_shape == (None, 96, 96, 3) and larger.count_params() == network.count_params()
+    for a, b in zip(network.get_weights(), larger.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    same = ideas.at_side(network, "deeper", {}, 64)  # at its own side the copy is the network
+    np.testing.assert_allclose(np.asarray(same(images, training=False)), np.asarray(network(images, training=False)),
+                               atol=1e-6)
+    outcomes = [ideas.Outcome("reference", "the variant unchanged", "35 of 35", 0.875, 0.31, 100.0,
+                              at_sides={96: (0.88, 0.30)}),
+                ideas.Outcome("crop", "crops", "35 of 35", 0.9, 0.25, 110.0, at_sides={96: (0.91, 0.24)})]
+    rows = _table(ideas.markdown(outcomes, (96,)))
+    assert rows[1] == ["`crop`", "crops", "35 of 35", "0.9000", "0.2500", "0.9100", "0.2400", "1.10"]
+    assert "val accuracy at 96 | val log loss at 96" in ideas.markdown(outcomes, (96,)).splitlines()[0]
+
+
 @pytest.mark.slow
 def test_ideas_prints_one_row_per_idea_with_the_reference_first(manifest, tmp_path):
-    result = _run("ideas.py", "--profile", "smoke", "label_smoothing", "translate", home=tmp_path)
+    result = _run("ideas.py", "--profile", "smoke", "label_smoothing", "crop", "--test-sides", "72", home=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = _table(result.stdout)
-    assert [r[0] for r in rows] == ["`reference`", "`label_smoothing`", "`translate`"]
-    assert rows[0][-1] == "1.00" and all(0 <= float(r[3]) <= 1 for r in rows)
+    assert [r[0] for r in rows] == ["`reference`", "`label_smoothing`", "`crop`"]
+    assert rows[0][-1] == "1.00" and all(0 <= float(r[3]) <= 1 and 0 <= float(r[5]) <= 1 for r in rows)
+    assert all(len(r) == 8 for r in rows) and "val accuracy at 72" in result.stdout
     assert "validation split" in result.stdout and "Machine:" in result.stdout
 
 
@@ -107,9 +164,10 @@ def test_ideas_lists_its_ideas_and_refuses_an_unknown_one(tmp_path):
     listed = _run("ideas.py", "--list", home=tmp_path)
     ideas = _module("ideas")
     assert listed.returncode == 0 and [line.split()[0] for line in listed.stdout.splitlines()] == list(ideas.IDEAS)
-    bad = _run("ideas.py", "no_such_idea", home=tmp_path)
-    errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(errors) == 1 and "no_such_idea" in errors[0]
+    for args, word in ((["no_such_idea"], "no_such_idea"), (["--test-sides", "4"], "--test-sides")):
+        bad = _run("ideas.py", *args, home=tmp_path)
+        errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(errors) == 1 and word in errors[0]
 
 
 def test_fit_line_recovers_a_line():
