@@ -30,7 +30,9 @@ Ideas (``--list`` prints them):
 * ``input_80``: 80x80 inputs instead of 64x64;
 * ``epochs_x1.4``: a 40% longer cosine schedule (early stopping can end it before it anneals);
 * ``longer_cosine``: the same 40% longer schedule with early stopping off, so it always anneals
-  to its end (the variants keep their last epoch's weights: ``restore_best=False``);
+  to its end. ``deeper`` and ``larger_input`` keep their last epoch's weights anyway
+  (``restore_best=False``); on a variant that restores its best epoch, turning early stopping
+  off also keeps the last epoch's weights, a second change;
 * ``hires_stem``: twice the input side (128x128 for ``deeper``) with the first convolution at
   stride 2, so every layer after it sees the sizes it saw before: more pixels at about the same
   FLOPs (only the first convolution and the augmentation work on the larger image); it lowered
@@ -46,7 +48,8 @@ Ideas (``--list`` prints them):
 
 ``--test-sides 96`` also scores each trained model on validation images decoded at a larger side,
 without training again: global average pooling makes the weights fit any input size, so a copy of
-the network built for that side takes the trained weights. Augmentation that zooms in, above all
+the network built for that side takes the trained weights (variants with global average
+pooling only; the side must leave at least one pixel after the last pooling layer). Augmentation that zooms in, above all
 random resized crops, shows the network animals larger than the validation images do at the
 training side; testing at a larger side can undo that mismatch (Touvron et al., "Fixing the
 train-test resolution discrepancy", NeurIPS 2019).
@@ -121,13 +124,27 @@ def idea(name: str) -> Idea:
     return merged
 
 
+def builder_option(variant, key: str):
+    """The value of builder option ``key`` for ``variant``: its own, or its builder's default."""
+    import inspect
+
+    from utils.models.registry import BUILDERS
+
+    if key in variant.options:
+        return variant.options[key]
+    parameter = inspect.signature(BUILDERS[variant.options["builder"]]).parameters.get(key)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        raise ValueError(f"variant {variant.name!r} has no option {key!r}")
+    return parameter.default
+
+
 def resolved_overrides(idea: Idea, variant) -> dict:
     """The idea's overrides for ``variant``: ``"double"`` is twice the variant's ``image_size`` or ``filters``."""
     overrides = dict(idea.overrides)
     if overrides.get("image_size") == "double":
         overrides["image_size"] = tuple(2 * side for side in variant.image_size)
     if overrides.get("filters") == "double":
-        overrides["filters"] = tuple(2 * width for width in variant.options["filters"])
+        overrides["filters"] = tuple(2 * width for width in builder_option(variant, "filters"))
     return overrides
 
 
@@ -251,6 +268,26 @@ def at_side(network, variant_name: str, overrides: dict, side: int):
     return copy
 
 
+def early_stopping(idea: Idea, variant) -> list:
+    """The callbacks ``fit`` gets: the variant's early stopping, or none for an idea that turns it off."""
+    import keras
+
+    if not idea.early_stopping:
+        return []
+    return [keras.callbacks.EarlyStopping(patience=variant.patience, restore_best_weights=variant.restore_best)]
+
+
+def smallest_test_side(variant) -> int | None:
+    """The smallest input side a copy of ``variant``'s network can take, or None if it cannot change side.
+
+    Only ``gap_cnn`` networks (global average pooling) keep their weights at another side; each
+    of their blocks halves the side, after a first convolution of stride ``stem_stride``.
+    """
+    if variant.options.get("builder") != "gap_cnn":
+        return None
+    return 2 ** len(builder_option(variant, "filters")) * builder_option(variant, "stem_stride")
+
+
 def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None,
                test_sides: tuple[int, ...] = ()) -> Outcome:
     from dataclasses import replace
@@ -287,8 +324,7 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         optimizer = keras.optimizers.Adam(learning_rate_schedule(variant, steps, cap), use_ema=idea.ema,
                                           ema_momentum=0.99)
         model.compile(optimizer=optimizer, loss=loss, jit_compile=idea.jit_compile)
-        stop = [keras.callbacks.EarlyStopping(patience=variant.patience, restore_best_weights=variant.restore_best)
-                ] if idea.early_stopping else []
+        stop = early_stopping(idea, variant)
         start = time.perf_counter()
         history = model.fit(fit_train, validation_data=fit_val, epochs=cap, callbacks=stop, verbose=0,
                             shuffle=False)  # the tf.data pipeline shuffles; Keras would only warn
@@ -343,8 +379,18 @@ def main(argv=None) -> int:
     problems = [f"unknown idea {n!r}. Choose from: {', '.join(IDEAS)} (or a+b to combine them)."
                 for n in args.ideas if any(part not in IDEAS for part in n.split("+"))]
     problems += [f"unknown variant {variant!r}. Choose from: {', '.join(VARIANTS)}."] if variant not in VARIANTS else []
-    problems += [f"--test-sides takes sides from 16 to 512 pixels, not {side}." for side in args.test_sides
-                 if not 16 <= side <= 512]
+    if args.test_sides and not problems:
+        from utils.models.registry import get_variant
+
+        if smallest_test_side(VARIANTS[variant]) is None:
+            problems.append(f"--test-sides needs a variant with global average pooling (deeper, larger_input...); "
+                            f"{variant!r} flattens its last feature map, so its weights fit one input size only.")
+        else:  # the smallest side every idea's network can take
+            smallest = max(smallest_test_side(get_variant(variant, **resolved_overrides(idea(n), VARIANTS[variant])))
+                           for n in ["reference", *(args.ideas or IDEAS)])
+            problems += [f"--test-sides takes sides from {smallest} to 512 pixels for {variant!r}, not {side}."
+                         for side in args.test_sides if not smallest <= side <= 512]
+    args.test_sides = list(dict.fromkeys(args.test_sides))
     problems += [f"unknown profile {args.profile!r}. Choose from: {', '.join(PROFILES)}."] if args.profile not in PROFILES else []
     if problems:
         print(f"error: {problems[0]}", file=sys.stderr)

@@ -81,6 +81,8 @@ def test_hires_stem_doubles_the_input_and_keeps_every_later_layer_and_the_flops(
     assert count_flops(hires) == count_flops(deeper) and hires.count_params() == deeper.count_params()
     assert ideas.resolved_overrides(ideas.IDEAS["input_80"], get_variant("deeper")) == {"image_size": (80, 80)}
     assert ideas.resolved_overrides(ideas.IDEAS["wide"], get_variant("larger_input")) == {"filters": (32, 64, 128, 256, 512)}
+    # a variant that keeps its builder's default filters doubles those
+    assert ideas.resolved_overrides(ideas.IDEAS["wide"], get_variant("baseline")) == {"filters": (64, 128, 256, 256)}
 
 
 def test_the_budget_ideas_change_only_the_batch_size_or_the_input_side():
@@ -97,6 +99,17 @@ def test_the_budget_ideas_change_only_the_batch_size_or_the_input_side():
     assert model.input_shape == (None, 72, 72, 3) and model.count_params() == build_model("larger_input", compile=False).count_params()
 
 
+def test_longer_cosine_alone_trains_without_early_stopping():
+    from utils.models.registry import get_variant
+
+    ideas = _module("ideas")
+    variant = get_variant("larger_input")
+    assert ideas.early_stopping(ideas.IDEAS["longer_cosine"], variant) == []
+    for name in ("reference", "epochs_x1.4"):
+        (stop,) = ideas.early_stopping(ideas.IDEAS[name], variant)
+        assert (stop.patience, stop.restore_best_weights) == (variant.patience, variant.restore_best)
+
+
 def test_random_resized_crops_cut_a_box_of_the_asked_area_and_only_while_training():
     import keras
 
@@ -111,9 +124,8 @@ def test_random_resized_crops_cut_a_box_of_the_asked_area_and_only_while_trainin
     heights, widths = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     assert boxes.min() >= 0 and boxes.max() <= 1 + 1e-6
     assert (heights * widths).min() >= 0.35 - 1e-3 and (heights * widths).max() <= 1 + 1e-6
-    ratios = widths / heights
-    inside = (heights < 1) & (widths < 1)  # uncut boxes keep the drawn ratio, within 3:4 to 4:3
-    assert ratios[inside].min() >= 0.75 - 1e-3 and ratios[inside].max() <= 4 / 3 + 1e-3
+    ratios = widths / heights  # a side cut to the image's keeps the ratio within 3:4 to 4:3 too
+    assert ratios.min() >= 0.75 - 1e-3 and ratios.max() <= 4 / 3 + 1e-3
     # boxes sit anywhere: a centred box of at least 35% of the area starts at most 0.245 from an edge
     assert boxes[:, 0].max() > 0.3 and boxes[:, 1].max() > 0.3
     # a crop is the box resized: its corners are the box's corners, in row and column coordinates
@@ -141,6 +153,14 @@ def test_a_network_tested_at_another_side_keeps_its_weights_and_its_table_gains_
     same = ideas.at_side(network, "deeper", {}, 64)  # at its own side the copy is the network
     np.testing.assert_allclose(np.asarray(same(images, training=False)), np.asarray(network(images, training=False)),
                                atol=1e-6)
+    big = np.repeat(np.repeat(images, 3, axis=1), 3, axis=2)[:, :96, :96]
+    p = np.asarray(larger(big, training=False))
+    assert np.all(np.isfinite(p)) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+    from utils.models.registry import get_variant
+
+    assert ideas.smallest_test_side(get_variant("deeper")) == 32  # five blocks halve the side five times
+    assert ideas.smallest_test_side(get_variant("deeper", stem_stride=2)) == 64
+    assert ideas.smallest_test_side(get_variant("baseline")) is None  # Flatten: one input size only
     outcomes = [ideas.Outcome("reference", "the variant unchanged", "35 of 35", 0.875, 0.31, 100.0,
                               at_sides={96: (0.88, 0.30)}),
                 ideas.Outcome("crop", "crops", "35 of 35", 0.9, 0.25, 110.0, at_sides={96: (0.91, 0.24)})]
@@ -164,7 +184,9 @@ def test_ideas_lists_its_ideas_and_refuses_an_unknown_one(tmp_path):
     listed = _run("ideas.py", "--list", home=tmp_path)
     ideas = _module("ideas")
     assert listed.returncode == 0 and [line.split()[0] for line in listed.stdout.splitlines()] == list(ideas.IDEAS)
-    for args, word in ((["no_such_idea"], "no_such_idea"), (["--test-sides", "4"], "--test-sides")):
+    for args, word in ((["no_such_idea"], "no_such_idea"), (["reference", "--test-sides", "16"], "from 32 to 512"),
+                       (["hires_stem", "--test-sides", "48"], "from 64 to 512"),
+                       (["--variant", "baseline", "--test-sides", "64"], "global average pooling")):
         bad = _run("ideas.py", *args, home=tmp_path)
         errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
         assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(errors) == 1 and word in errors[0]
