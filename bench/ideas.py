@@ -124,27 +124,15 @@ def idea(name: str) -> Idea:
     return merged
 
 
-def builder_option(variant, key: str):
-    """The value of builder option ``key`` for ``variant``: its own, or its builder's default."""
-    import inspect
-
-    from utils.models.registry import BUILDERS
-
-    if key in variant.options:
-        return variant.options[key]
-    parameter = inspect.signature(BUILDERS[variant.options["builder"]]).parameters.get(key)
-    if parameter is None or parameter.default is inspect.Parameter.empty:
-        raise ValueError(f"variant {variant.name!r} has no option {key!r}")
-    return parameter.default
-
-
 def resolved_overrides(idea: Idea, variant) -> dict:
     """The idea's overrides for ``variant``: ``"double"`` is twice the variant's ``image_size`` or ``filters``."""
     overrides = dict(idea.overrides)
     if overrides.get("image_size") == "double":
         overrides["image_size"] = tuple(2 * side for side in variant.image_size)
     if overrides.get("filters") == "double":
-        overrides["filters"] = tuple(2 * width for width in builder_option(variant, "filters"))
+        from utils.models.registry import builder_options
+
+        overrides["filters"] = tuple(2 * width for width in builder_options(variant)["filters"])
     return overrides
 
 
@@ -179,13 +167,20 @@ def one_hot(dataset):
     return dataset.map(lambda x, y: (x, tf.one_hot(y, 2)), num_parallel_calls=tf.data.AUTOTUNE)
 
 
+def behind(layer, model):
+    """``model`` with ``layer`` in front of it (a training-only augmentation layer, for the ideas that add one)."""
+    import keras
+
+    inputs = keras.Input(model.input_shape[1:], name="image")
+    return keras.Model(inputs, model(layer(inputs)), name=model.name)
+
+
 def with_translation(model, fraction: float, seed: int):
     """``model`` behind a RandomTranslation layer (active only while training)."""
     import keras
 
-    inputs = keras.Input(model.input_shape[1:], name="image")
-    shifted = keras.layers.RandomTranslation(fraction, fraction, fill_mode="reflect", seed=seed, name="translate")(inputs)
-    return keras.Model(inputs, model(shifted), name=model.name)
+    return behind(keras.layers.RandomTranslation(fraction, fraction, fill_mode="reflect", seed=seed, name="translate"),
+                  model)
 
 
 def random_resized_crop_layer(scale: tuple[float, float], ratio: tuple[float, float] = (3 / 4, 4 / 3),
@@ -226,11 +221,7 @@ def random_resized_crop_layer(scale: tuple[float, float], ratio: tuple[float, fl
 
 def with_crops(model, scale: tuple[float, float], seed: int):
     """``model`` behind a random resized crop layer (active only while training)."""
-    import keras
-
-    inputs = keras.Input(model.input_shape[1:], name="image")
-    cropped = random_resized_crop_layer(scale, seed=seed)(inputs)
-    return keras.Model(inputs, model(cropped), name=model.name)
+    return behind(random_resized_crop_layer(scale, seed=seed), model)
 
 
 @dataclass
@@ -283,9 +274,12 @@ def smallest_test_side(variant) -> int | None:
     Only ``gap_cnn`` networks (global average pooling) keep their weights at another side; each
     of their blocks halves the side, after a first convolution of stride ``stem_stride``.
     """
+    from utils.models.registry import builder_options
+
     if variant.options.get("builder") != "gap_cnn":
         return None
-    return 2 ** len(builder_option(variant, "filters")) * builder_option(variant, "stem_stride")
+    options = builder_options(variant)
+    return 2 ** len(options["filters"]) * options["stem_stride"]
 
 
 def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None,

@@ -228,6 +228,16 @@ def get_variant(name: str, **overrides: Any) -> Variant:
     return variant
 
 
+def builder_options(variant: Variant) -> dict[str, Any]:
+    """Every option ``variant``'s builder takes: the variant's own, and its builder's defaults for the rest."""
+    import inspect
+
+    builder = BUILDERS[variant.options["builder"]]
+    defaults = {k: p.default for k, p in inspect.signature(builder).parameters.items()
+                if p.default is not inspect.Parameter.empty and k != "name"}
+    return {**defaults, **variant.options}
+
+
 def variant_changes(before: str, after: str) -> list[str]:
     """Every setting that differs between two registered variants, as ``"field: old -> new"`` (notebook 04).
 
@@ -236,16 +246,7 @@ def variant_changes(before: str, after: str) -> list[str]:
     a, b = VARIANTS[before], VARIANTS[after]
     fields = [f for f in Variant.__dataclass_fields__ if f not in ("name", "description", "options")]
     changes = [f"{f}: {getattr(a, f)} -> {getattr(b, f)}" for f in fields if getattr(a, f) != getattr(b, f)]
-    builder_defaults = {"seed_cnn": build_seed_cnn, "gap_cnn": build_gap_cnn}
-    import inspect
-
-    def options(variant):
-        builder = builder_defaults[variant.options["builder"]]
-        defaults = {k: p.default for k, p in inspect.signature(builder).parameters.items()
-                    if p.default is not inspect.Parameter.empty and k != "name"}
-        return {**defaults, **variant.options}
-
-    oa, ob = options(a), options(b)
+    oa, ob = builder_options(a), builder_options(b)
     for key in sorted(set(oa) & set(ob)):  # a key only one builder has is part of the builder's change
         if oa[key] != ob[key]:
             changes.append(f"{key}: {oa.get(key)} -> {ob.get(key)}")
