@@ -45,6 +45,17 @@ Ideas (``--list`` prints them):
   ``larger_input``'s 35 epochs (12.1x the baseline's time) into the 10x budget; it saved only
   4% of the time (README);
 * ``input_72``: 72x72 inputs (for ``larger_input``, 0.81x its pixels), the other such way.
+* ``residual``: a shortcut around every block of two convolutions, as in ResNet (He et al. 2016):
+  the block's input is added to its second convolution's batch-normalised output before the
+  last ReLU (through a 1x1 convolution and batch normalisation where the width changes). The
+  same layers otherwise (``residual_gap_cnn`` below); a different kind of network, for the
+  question whether the plain stack is what limits accuracy;
+* ``swa``: stochastic weight averaging (Izmailov et al. 2018): the weights at the end of each
+  epoch of the last 40% of the schedule are averaged and the model ends on that average, with
+  batch normalisation's statistics recomputed for it on one pass over the training images
+  (``weight_average_callback`` and ``recompute_batchnorm_statistics`` below). The variant's
+  own cosine schedule is kept (the paper's constant or cyclic rate would be a second change),
+  so the average is over weights the falling rate has already brought close together.
 
 ``--test-sides 96`` also scores each trained model on validation images decoded at a larger side,
 without training again: global average pooling makes the weights fit any input size, so a copy of
@@ -86,6 +97,8 @@ class Idea:
     crop_scale: tuple[float, float] | None = None  # the area range of random resized crops
     epochs_factor: float = 1.0
     early_stopping: bool = True
+    residual: bool = False  # shortcuts around the blocks of two convolutions (residual_gap_cnn)
+    swa_from: float | None = None  # average the weights from this fraction of the epochs on
 
 
 IDEAS = {i.name: i for i in [
@@ -106,6 +119,8 @@ IDEAS = {i.name: i for i in [
     Idea("batch_128", "batches of 128 (half the steps per epoch), the same learning rate",
          overrides={"batch_size": 128}),
     Idea("input_72", "72x72 inputs", overrides={"image_size": (72, 72)}),
+    Idea("residual", "a shortcut around every block of two convolutions", residual=True),
+    Idea("swa", "the average of the last 40% of the epochs' weights (SWA)", swa_from=0.6),
 ]}
 
 
@@ -224,6 +239,100 @@ def with_crops(model, scale: tuple[float, float], seed: int):
     return behind(random_resized_crop_layer(scale, seed=seed), model)
 
 
+def residual_gap_cnn(variant):
+    """``variant``'s ``gap_cnn`` network with a shortcut around every block of two or more convolutions.
+
+    Layer for layer the registry's ``build_gap_cnn`` (same names, same dtype policy), except that
+    in a block of two or more convolutions the block's input is added (``block<b>_add``) to the
+    last convolution's batch-normalised output before its ReLU, as in ResNet's basic block. Where
+    the block changes the width, the shortcut is a 1x1 convolution with batch normalisation
+    (``block<b>_shortcut``, ``block<b>_shortcut_bn``), ResNet's projection shortcut. Blocks of one
+    convolution stay as they are: a shortcut around a single convolution is not ResNet's block.
+    """
+    import keras
+    from keras import layers
+
+    from utils.models.precision import compute_policy, dtype_policy
+    from utils.models.registry import NUM_CLASSES, augmentation_layers, builder_options
+
+    if variant.options.get("builder") != "gap_cnn":
+        raise ValueError(f"residual needs a gap_cnn variant (deeper, larger_input...), not {variant.name!r}.")
+    options = builder_options(variant)
+    filters = options["filters"]
+    convs = options["convs_per_block"]
+    convs = (convs,) * len(filters) if isinstance(convs, int) else tuple(convs)
+    with dtype_policy(compute_policy(variant)):
+        inputs = keras.Input(shape=variant.input_shape, name="image")
+        x = augmentation_layers()(inputs) if options["augment"] else inputs
+        x = layers.Rescaling(1.0 / 255, name="rescale")(x)
+        for block, (width, n) in enumerate(zip(filters, convs), start=1):
+            shortcut = x
+            for i in range(1, n + 1):
+                strides = options["stem_stride"] if (block, i) == (1, 1) else 1
+                x = layers.Conv2D(width, 3, strides, padding="same", use_bias=False, name=f"block{block}_conv{i}")(x)
+                x = layers.BatchNormalization(momentum=options["bn_momentum"], name=f"block{block}_bn{i}")(x)
+                if n >= 2 and i == n:
+                    if shortcut.shape[-1] != width or shortcut.shape[1] != x.shape[1]:
+                        stride = shortcut.shape[1] // x.shape[1]
+                        shortcut = layers.Conv2D(width, 1, stride, use_bias=False, name=f"block{block}_shortcut")(shortcut)
+                        shortcut = layers.BatchNormalization(momentum=options["bn_momentum"],
+                                                             name=f"block{block}_shortcut_bn")(shortcut)
+                    x = layers.Add(name=f"block{block}_add")([x, shortcut])
+                x = layers.Activation("relu", name=f"block{block}_relu{i}")(x)
+            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+        x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+        x = layers.Dropout(options["dropout"], name="dropout")(x)
+        outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=f"{variant.name}_residual")
+
+
+def weight_average_callback(first_epoch: int):
+    """A Keras callback that averages the model's weights at the end of every epoch from ``first_epoch``
+    (counted from 0) and, when training ends, puts the average in the model (``.averaged`` says
+    how many epochs went into it; none if training stopped earlier, and the model keeps its weights)."""
+    import keras
+    import numpy as np
+
+    class WeightAverage(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.total, self.averaged = None, 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch < first_epoch:
+                return
+            weights = [np.asarray(w, dtype="float64") for w in self.model.get_weights()]
+            self.total = weights if self.total is None else [t + w for t, w in zip(self.total, weights)]
+            self.averaged += 1
+
+        def on_train_end(self, logs=None):
+            if self.averaged:
+                self.model.set_weights([t / self.averaged for t in self.total])
+
+    return WeightAverage()
+
+
+def recompute_batchnorm_statistics(model, dataset) -> int:
+    """Batch normalisation's moving mean and variance, recomputed as the plain average over every batch
+    of ``dataset`` (training mode, so augmentation as in training): averaged weights need their
+    own statistics, not the average of other weights'. Returns the number of batches."""
+    import keras
+
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    batches = 0
+    try:
+        for images, _ in dataset:
+            batches += 1
+            for layer in norms:  # the k-th batch weighs 1/k: the running value is the mean of all so far
+                layer.momentum = 1.0 - 1.0 / batches
+            model(images, training=True)  # eager, so each call reads the momentum just set
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+    return batches
+
+
 @dataclass
 class Outcome:
     idea: str
@@ -250,11 +359,20 @@ def scored(model, dataset, desc: str) -> tuple[float, float]:
     return evaluate.accuracy(labels, p), evaluate.log_loss(labels, p)
 
 
-def at_side(network, variant_name: str, overrides: dict, side: int):
-    """A copy of ``network`` (built by the registry with ``overrides``) for ``side`` x ``side`` inputs, same weights."""
-    from utils.models.registry import build_model
+def network_for(idea: Idea, variant_name: str, overrides: dict, side: int | None = None):
+    """The uncompiled network ``idea`` trains: the registry's (with ``overrides``), or ``residual_gap_cnn``'s;
+    at ``side`` x ``side`` inputs if ``side`` is given."""
+    from utils.models.registry import build_model, get_variant
 
-    copy = build_model(variant_name, compile=False, **{**overrides, "image_size": (side, side)})
+    overrides = {**overrides, "image_size": (side, side)} if side else overrides
+    if idea.residual:
+        return residual_gap_cnn(get_variant(variant_name, **overrides))
+    return build_model(variant_name, compile=False, **overrides)
+
+
+def at_side(network, variant_name: str, overrides: dict, side: int, idea: Idea | None = None):
+    """A copy of ``network`` (``idea``'s, built with ``overrides``) for ``side`` x ``side`` inputs, same weights."""
+    copy = network_for(idea or IDEAS["reference"], variant_name, overrides, side)
     copy.set_weights(network.get_weights())
     return copy
 
@@ -290,7 +408,7 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
 
     from utils.fit.variants import learning_rate_schedule, variant_datasets
     from utils.models.cost import bf16_supported
-    from utils.models.registry import build_model, get_variant
+    from utils.models.registry import get_variant
 
     if idea.policy == "mixed_bfloat16" and not bf16_supported():
         return Outcome(idea.name, idea.what, "-", None, None, None, "skipped: this CPU has no AVX512-BF16 or AMX")
@@ -302,7 +420,7 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
     try:
         train_ds, val_ds = variant_datasets(frame, variant, seed=profile.seed)
         steps = math.ceil(int((frame["split"] == "train").sum()) / variant.batch_size)
-        model = network = build_model(variant_name, compile=False, **overrides)
+        model = network = network_for(idea, variant_name, overrides)
         if idea.translate:
             model = with_translation(model, idea.translate, profile.seed)
         if idea.crop_scale:
@@ -318,17 +436,26 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         optimizer = keras.optimizers.Adam(learning_rate_schedule(variant, steps, cap), use_ema=idea.ema,
                                           ema_momentum=0.99)
         model.compile(optimizer=optimizer, loss=loss, jit_compile=idea.jit_compile)
-        stop = early_stopping(idea, variant)
+        callbacks = early_stopping(idea, variant)
+        average = weight_average_callback(math.floor(cap * idea.swa_from)) if idea.swa_from is not None else None
+        callbacks += [average] if average else []
         start = time.perf_counter()
-        history = model.fit(fit_train, validation_data=fit_val, epochs=cap, callbacks=stop, verbose=0,
+        history = model.fit(fit_train, validation_data=fit_val, epochs=cap, callbacks=callbacks, verbose=0,
                             shuffle=False)  # the tf.data pipeline shuffles; Keras would only warn
+        note = ""
+        if average:  # part of the method, so part of its time
+            if average.averaged:
+                recompute_batchnorm_statistics(model, train_ds)
+            note = (f"weights of {average.averaged} epoch{'s' if average.averaged != 1 else ''} averaged"
+                    if average.averaged else "stopped early, before any weights were averaged")
         seconds = time.perf_counter() - start
         accuracy, log_loss = scored(model, val_ds, idea.name)
         at_sides = {}
         for side in test_sides:
             _, val_side = variant_datasets(frame, replace(variant, image_size=(side, side)), seed=profile.seed)
-            at_sides[side] = scored(at_side(network, variant_name, overrides, side), val_side, f"{idea.name} at {side}")
-        return Outcome(idea.name, idea.what, f"{len(history.epoch)} of {cap}", accuracy, log_loss, seconds,
+            at_sides[side] = scored(at_side(network, variant_name, overrides, side, idea), val_side,
+                                    f"{idea.name} at {side}")
+        return Outcome(idea.name, idea.what, f"{len(history.epoch)} of {cap}", accuracy, log_loss, seconds, note,
                        at_sides=at_sides)
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -373,6 +500,10 @@ def main(argv=None) -> int:
     problems = [f"unknown idea {n!r}. Choose from: {', '.join(IDEAS)} (or a+b to combine them)."
                 for n in args.ideas if any(part not in IDEAS for part in n.split("+"))]
     problems += [f"unknown variant {variant!r}. Choose from: {', '.join(VARIANTS)}."] if variant not in VARIANTS else []
+    if not problems and VARIANTS[variant].options.get("builder") != "gap_cnn":
+        problems += [f"the idea {n!r} adds shortcuts to a network with global average pooling (deeper, "
+                     f"larger_input...); {variant!r} is not one. Choose such a variant with --variant."
+                     for n in args.ideas if idea(n).residual]
     if args.test_sides and not problems:
         from utils.models.registry import get_variant
 
@@ -398,8 +529,9 @@ def main(argv=None) -> int:
         print(f"== {name}: {idea(name).what}", flush=True)
         outcomes.append(train_idea(idea(name), variant, frame, profile, args.epochs, tuple(args.test_sides)))
         o = outcomes[-1]
-        print(f"   {o.note or f'{o.epochs} epochs, val accuracy {o.val_accuracy:.4f}, log loss {o.val_log_loss:.4f}, {o.seconds:.0f} s'}",
-              flush=True)
+        figures = (f"{o.epochs} epochs, val accuracy {o.val_accuracy:.4f}, log loss {o.val_log_loss:.4f}, "
+                   f"{o.seconds:.0f} s" if o.seconds is not None else "")
+        print(f"   {'; '.join(part for part in (figures, o.note) if part)}", flush=True)
     print(f"\nIdeas on `{variant}`, profile {profile.name!r}, validation split "
           f"({int((frame['split'] == 'validation').sum())} images; TTA, clipped as the prediction command does).")
     print(f"Machine: {cpu_description()}; started {started}, finished "

@@ -9,6 +9,8 @@ Prints, for the default variant (``utils.models.registry.DEFAULT_VARIANT``) unle
    tensors already in memory with the same ``tf.data`` options, and their ratio (1.0 = the
    pipeline is never the bottleneck); and the tensors once more with ``tf.data``'s default
    options, whose autotuning thread stalls every new epoch (see ``utils/data/pipeline.py``);
+   and the real pipeline alone, read with no model behind it: how many images/s it can make,
+   and so what share of the machine it takes to feed training at the pipeline's rate;
 2. the achieved GFLOP/s (3 x forward FLOPs per image x images/s) against an estimate of the
    CPU's fp32 peak (cores x clock x 32 FLOPs/cycle for AVX2 with two FMA units) and against
    what a large float32 matrix product measures on the same cores (NumPy and TensorFlow); for a
@@ -62,6 +64,18 @@ def images_per_second(model, dataset, images: int, epochs: int) -> float:
     start = time.perf_counter()
     model.fit(dataset, epochs=epochs, verbose=0, shuffle=False)
     return epochs * images / (time.perf_counter() - start)
+
+
+def pipeline_alone(dataset, images: int, passes: int = 10) -> float:
+    """Images per second ``dataset`` yields with nothing consuming them (no model), over ``passes``
+    full passes after one untimed pass that fills its cache: the most it could ever feed."""
+    for _ in dataset:
+        pass
+    start = time.perf_counter()
+    for _ in range(passes):
+        for _ in dataset:
+            pass
+    return passes * images / (time.perf_counter() - start)
 
 
 def training_tensors(variant_name: str, images: int, profile: str):
@@ -182,11 +196,14 @@ def main() -> None:
     feeds = {"real input pipeline (cache='memory')": real, "in-memory tensors, same options": tensors,
              "in-memory tensors, tf.data defaults": tf_defaults}
     rates = {name: [] for name in feeds}
+    alone = []
     for _ in range(args.rounds):
         for name, feed in feeds.items():
             keras.utils.set_random_seed(0)
             rates[name].append(images_per_second(build_model(args.variant), feed, n, args.epochs))
+        alone.append(pipeline_alone(real, n))
     rate = {name: float(np.median(values)) for name, values in rates.items()}
+    alone_rate = float(np.median(alone))
     pipeline_rate, tensor_rate = rate["real input pipeline (cache='memory')"], rate["in-memory tensors, same options"]
     model = build_model(args.variant)
     flops = count_flops(model)
@@ -199,6 +216,8 @@ def main() -> None:
     print(f"  {'ratio pipeline / tensors (same options):':40s} {pipeline_rate / tensor_rate:8.2f}")
     print(f"  {'ratio tf.data defaults / same options:':40s} {rate['in-memory tensors, tf.data defaults'] / tensor_rate:8.2f}"
           "  (the autotune thread's teardown wait, see utils/data/pipeline.py)")
+    print(f"  {'real input pipeline alone, no model:':40s} {alone_rate:8.1f} images/s: feeding training at "
+          f"{pipeline_rate:.1f} images/s takes about {100 * pipeline_rate / alone_rate:.1f}% of the machine's time")
     peak, how = cpu_peak_gflops()
     achieved = 3 * flops * max(pipeline_rate, tensor_rate) / 1e9
     from utils.models.cost import matmul_gflops

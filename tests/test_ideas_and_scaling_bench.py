@@ -169,12 +169,96 @@ def test_a_network_tested_at_another_side_keeps_its_weights_and_its_table_gains_
     assert "val accuracy at 96 | val log loss at 96" in ideas.markdown(outcomes, (96,)).splitlines()[0]
 
 
+def test_the_residual_network_adds_each_two_convolution_blocks_input_and_keeps_every_other_layer():
+    import keras
+
+    from utils.models.registry import build_model, get_variant
+
+    ideas = _module("ideas")
+    plain = build_model("larger_input", compile=False)
+    residual = ideas.residual_gap_cnn(get_variant("larger_input"))
+    plain_layers = {layer.name: layer for layer in plain.layers}
+    extra = {layer.name for layer in residual.layers} - set(plain_layers)
+    # deeper's blocks 2-4 have two convolutions, and each widens: a projection shortcut and an add each
+    assert extra == {f"block{b}_{part}" for b in (2, 3, 4) for part in ("shortcut", "shortcut_bn", "add")}
+    for layer in residual.layers:
+        if layer.name in plain_layers:
+            assert [w.shape for w in layer.weights] == [w.shape for w in plain_layers[layer.name].weights], layer.name
+    assert residual.get_layer("block2_conv1").compute_dtype == plain.get_layer("block2_conv1").compute_dtype
+    for b in (2, 3, 4):
+        add = residual.get_layer(f"block{b}_add")
+        assert add.input[0] is residual.get_layer(f"block{b}_bn2").output
+        assert add.input[1] is residual.get_layer(f"block{b}_shortcut_bn").output
+        assert residual.get_layer(f"block{b}_shortcut").input is residual.get_layer(f"block{b - 1}_pool").output
+    assert residual.get_layer("block4_relu2").input is residual.get_layer("block4_add").output
+    # with block 2's convolutions silenced, what leaves the block is its input, through the shortcut
+    for name in ("block2_conv1", "block2_conv2"):
+        layer = residual.get_layer(name)
+        layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    images = np.random.default_rng(0).uniform(0, 255, (2, 80, 80, 3)).astype("float32")
+    block_out = keras.Model(residual.input, residual.get_layer("block2_relu2").output)(images, training=False)
+    shortcut = keras.Model(residual.input, residual.get_layer("block2_shortcut_bn").output)(images, training=False)
+    np.testing.assert_allclose(np.asarray(block_out, "float32"), np.maximum(np.asarray(shortcut, "float32"), 0),
+                               atol=1e-6)
+    assert np.abs(np.asarray(block_out, "float32")).max() > 0
+    p = np.asarray(residual(images, training=False))
+    assert p.shape == (2, 2) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+    copy = ideas.at_side(residual, "larger_input", {}, 96, ideas.IDEAS["residual"])
+    assert "block3_add" in {layer.name for layer in copy.layers} and copy.input_shape == (None, 96, 96, 3)
+    with pytest.raises(ValueError, match="gap_cnn"):
+        ideas.residual_gap_cnn(get_variant("baseline"))
+
+
+def test_weight_averaging_puts_the_mean_of_the_last_epochs_weights_in_the_model():
+    import keras
+
+    ideas = _module("ideas")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    average = ideas.weight_average_callback(first_epoch=2)
+    average.set_model(model)
+    seen = []
+    for epoch in range(5):
+        weights = [np.full(w.shape, float(epoch + 1), "float32") for w in model.get_weights()]
+        model.set_weights(weights)
+        seen.append(weights)
+        average.on_epoch_end(epoch)
+    average.on_train_end()
+    assert average.averaged == 3
+    for w in model.get_weights():
+        np.testing.assert_allclose(w, (3 + 4 + 5) / 3)
+    untouched = ideas.weight_average_callback(first_epoch=10)  # stopped before averaging began: weights stay
+    untouched.set_model(model)
+    before = model.get_weights()
+    untouched.on_epoch_end(0)
+    untouched.on_train_end()
+    assert untouched.averaged == 0 and all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_batch_normalisation_statistics_are_recomputed_as_the_mean_over_the_batches():
+    import keras
+    import tensorflow as tf
+
+    ideas = _module("ideas")
+    norm = keras.layers.BatchNormalization(momentum=0.9)
+    model = keras.Sequential([keras.Input((3,)), norm])
+    batches = [np.random.default_rng(seed).normal(seed, 1 + seed, (16, 3)).astype("float32") for seed in range(4)]
+    dataset = tf.data.Dataset.from_tensor_slices((np.concatenate(batches), np.zeros(64, "int32"))).batch(16)
+    assert ideas.recompute_batchnorm_statistics(model, dataset) == 4
+    np.testing.assert_allclose(np.asarray(norm.moving_mean), np.mean([b.mean(axis=0) for b in batches], axis=0),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(norm.moving_variance), np.mean([b.var(axis=0) for b in batches], axis=0),
+                               rtol=1e-4)
+    assert norm.momentum == 0.9  # the layer's own momentum comes back
+
+
 @pytest.mark.slow
 def test_ideas_prints_one_row_per_idea_with_the_reference_first(manifest, tmp_path):
-    result = _run("ideas.py", "--profile", "smoke", "label_smoothing", "crop", "--test-sides", "72", home=tmp_path)
+    result = _run("ideas.py", "--profile", "smoke", "label_smoothing", "crop", "residual", "swa", "--test-sides", "72",
+                  home=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = _table(result.stdout)
-    assert [r[0] for r in rows] == ["`reference`", "`label_smoothing`", "`crop`"]
+    assert [r[0] for r in rows] == ["`reference`", "`label_smoothing`", "`crop`", "`residual`", "`swa`"]
+    assert "weights of 1 epoch averaged" in result.stdout  # smoke's one epoch is the last 40% of one
     assert rows[0][-1] == "1.00" and all(0 <= float(r[3]) <= 1 and 0 <= float(r[5]) <= 1 for r in rows)
     assert all(len(r) == 8 for r in rows) and "val accuracy at 72" in result.stdout
     assert "validation split" in result.stdout and "Machine:" in result.stdout
@@ -186,7 +270,8 @@ def test_ideas_lists_its_ideas_and_refuses_an_unknown_one(tmp_path):
     assert listed.returncode == 0 and [line.split()[0] for line in listed.stdout.splitlines()] == list(ideas.IDEAS)
     for args, word in ((["no_such_idea"], "no_such_idea"), (["reference", "--test-sides", "16"], "from 32 to 512"),
                        (["hires_stem", "--test-sides", "48"], "from 64 to 512"),
-                       (["--variant", "baseline", "--test-sides", "64"], "global average pooling")):
+                       (["--variant", "baseline", "--test-sides", "64"], "global average pooling"),
+                       (["residual", "--variant", "baseline"], "shortcuts")):
         bad = _run("ideas.py", *args, home=tmp_path)
         errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
         assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(errors) == 1 and word in errors[0]
