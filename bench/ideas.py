@@ -55,7 +55,10 @@ Ideas (``--list`` prints them):
   batch normalisation's statistics recomputed for it on one pass over the training images
   (``weight_average_callback`` and ``recompute_batchnorm_statistics`` below). The variant's
   own cosine schedule is kept (the paper's constant or cyclic rate would be a second change),
-  so the average is over weights the falling rate has already brought close together.
+  so the average is over weights the falling rate has already brought close together. The
+  model ends on the average even where early stopping restored its best epoch (variants with
+  ``restore_best``; ``deeper`` and ``larger_input`` keep their last epoch anyway), and ``swa+ema``
+  is refused: the one average would replace the other.
 
 ``--test-sides 96`` also scores each trained model on validation images decoded at a larger side,
 without training again: global average pooling makes the weights fit any input size, so a copy of
@@ -239,6 +242,30 @@ def with_crops(model, scale: tuple[float, float], seed: int):
     return behind(random_resized_crop_layer(scale, seed=seed), model)
 
 
+def convs_per_block(options: dict) -> tuple[int, ...]:
+    """A ``gap_cnn``'s convolutions per block, one number per block, from its builder options."""
+    convs, blocks = options["convs_per_block"], len(options["filters"])
+    convs = (convs,) * blocks if isinstance(convs, int) else tuple(convs)
+    if len(convs) != blocks:
+        raise ValueError(f"convs_per_block has {len(convs)} entries for {blocks} blocks.")
+    return convs
+
+
+def cannot_add_shortcuts(variant) -> str | None:
+    """Why ``residual`` cannot change ``variant``'s network, or None if it can."""
+    from utils.models.registry import builder_options
+
+    if variant.options.get("builder") != "gap_cnn":
+        return (f"the idea 'residual' adds shortcuts to a network with global average pooling (deeper, "
+                f"larger_input...); {variant.name!r} is not one. Choose such a variant with --variant, "
+                f"or leave the idea out.")
+    if max(convs_per_block(builder_options(variant))) < 2:
+        return (f"the idea 'residual' adds a shortcut around each block of two convolutions, and "
+                f"{variant.name!r} has one convolution per block. Choose deeper or larger_input with --variant, "
+                "or leave the idea out.")
+    return None
+
+
 def residual_gap_cnn(variant):
     """``variant``'s ``gap_cnn`` network with a shortcut around every block of two or more convolutions.
 
@@ -255,12 +282,12 @@ def residual_gap_cnn(variant):
     from utils.models.precision import compute_policy, dtype_policy
     from utils.models.registry import NUM_CLASSES, augmentation_layers, builder_options
 
-    if variant.options.get("builder") != "gap_cnn":
-        raise ValueError(f"residual needs a gap_cnn variant (deeper, larger_input...), not {variant.name!r}.")
+    reason = cannot_add_shortcuts(variant)
+    if reason:
+        raise ValueError(reason)
     options = builder_options(variant)
     filters = options["filters"]
-    convs = options["convs_per_block"]
-    convs = (convs,) * len(filters) if isinstance(convs, int) else tuple(convs)
+    convs = convs_per_block(options)
     with dtype_policy(compute_policy(variant)):
         inputs = keras.Input(shape=variant.input_shape, name="image")
         x = augmentation_layers()(inputs) if options["augment"] else inputs
@@ -272,8 +299,8 @@ def residual_gap_cnn(variant):
                 x = layers.Conv2D(width, 3, strides, padding="same", use_bias=False, name=f"block{block}_conv{i}")(x)
                 x = layers.BatchNormalization(momentum=options["bn_momentum"], name=f"block{block}_bn{i}")(x)
                 if n >= 2 and i == n:
-                    if shortcut.shape[-1] != width or shortcut.shape[1] != x.shape[1]:
-                        stride = shortcut.shape[1] // x.shape[1]
+                    stride = options["stem_stride"] if block == 1 else 1  # the block's first convolution's
+                    if shortcut.shape[-1] != width or stride != 1:
                         shortcut = layers.Conv2D(width, 1, stride, use_bias=False, name=f"block{block}_shortcut")(shortcut)
                         shortcut = layers.BatchNormalization(momentum=options["bn_momentum"],
                                                              name=f"block{block}_shortcut_bn")(shortcut)
@@ -357,6 +384,24 @@ def scored(model, dataset, desc: str) -> tuple[float, float]:
     labels, p = predict_dataset(model, dataset, tta=True, desc=desc)
     p = clip_probabilities(np.asarray(p, dtype="float64"), DEFAULT_CLIP)
     return evaluate.accuracy(labels, p), evaluate.log_loss(labels, p)
+
+
+def cannot_apply(idea: Idea, variant) -> str | None:
+    """Why ``idea`` cannot be tried on ``variant`` (one sentence saying what to do), or None if it can."""
+    from utils.models.registry import builder_options
+
+    known = builder_options(variant)
+    unknown = [k for k in idea.overrides if k not in variant.__dataclass_fields__ and k not in known]
+    if unknown:
+        return (f"the idea {idea.name!r} sets {', '.join(unknown)}, which the builder of {variant.name!r} "
+                f"({variant.options['builder']}) does not take. Choose deeper or larger_input with --variant, "
+                "or leave the idea out.")
+    if idea.residual and (reason := cannot_add_shortcuts(variant)):
+        return reason
+    if idea.swa_from is not None and idea.ema:
+        return (f"{idea.name!r} combines two averages of the weights: SWA's would replace EMA's when training ends. "
+                "Try swa and ema apart.")
+    return None
 
 
 def network_for(idea: Idea, variant_name: str, overrides: dict, side: int | None = None):
@@ -445,9 +490,11 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         note = ""
         if average:  # part of the method, so part of its time
             if average.averaged:
-                recompute_batchnorm_statistics(model, train_ds)
-            note = (f"weights of {average.averaged} epoch{'s' if average.averaged != 1 else ''} averaged"
-                    if average.averaged else "stopped early, before any weights were averaged")
+                batches = recompute_batchnorm_statistics(model, train_ds)
+                note = (f"weights of {average.averaged} epoch{'s' if average.averaged != 1 else ''} averaged, "
+                        f"batch normalisation's statistics recomputed on {batches} batches")
+            else:
+                note = "stopped early, before any weights were averaged"
         seconds = time.perf_counter() - start
         accuracy, log_loss = scored(model, val_ds, idea.name)
         at_sides = {}
@@ -500,10 +547,8 @@ def main(argv=None) -> int:
     problems = [f"unknown idea {n!r}. Choose from: {', '.join(IDEAS)} (or a+b to combine them)."
                 for n in args.ideas if any(part not in IDEAS for part in n.split("+"))]
     problems += [f"unknown variant {variant!r}. Choose from: {', '.join(VARIANTS)}."] if variant not in VARIANTS else []
-    if not problems and VARIANTS[variant].options.get("builder") != "gap_cnn":
-        problems += [f"the idea {n!r} adds shortcuts to a network with global average pooling (deeper, "
-                     f"larger_input...); {variant!r} is not one. Choose such a variant with --variant."
-                     for n in args.ideas if idea(n).residual]
+    if not problems:
+        problems += [reason for n in (args.ideas or IDEAS) if (reason := cannot_apply(idea(n), VARIANTS[variant]))]
     if args.test_sides and not problems:
         from utils.models.registry import get_variant
 

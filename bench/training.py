@@ -10,7 +10,7 @@ Prints, for the default variant (``utils.models.registry.DEFAULT_VARIANT``) unle
    pipeline is never the bottleneck); and the tensors once more with ``tf.data``'s default
    options, whose autotuning thread stalls every new epoch (see ``utils/data/pipeline.py``);
    and the real pipeline alone, read with no model behind it: how many images/s it can make,
-   and so what share of the machine it takes to feed training at the pipeline's rate;
+   and so what share of that feeding training at the pipeline's rate asks of it;
 2. the achieved GFLOP/s (3 x forward FLOPs per image x images/s) against an estimate of the
    CPU's fp32 peak (cores x clock x 32 FLOPs/cycle for AVX2 with two FMA units) and against
    what a large float32 matrix product measures on the same cores (NumPy and TensorFlow); for a
@@ -217,7 +217,7 @@ def main() -> None:
     print(f"  {'ratio tf.data defaults / same options:':40s} {rate['in-memory tensors, tf.data defaults'] / tensor_rate:8.2f}"
           "  (the autotune thread's teardown wait, see utils/data/pipeline.py)")
     print(f"  {'real input pipeline alone, no model:':40s} {alone_rate:8.1f} images/s: feeding training at "
-          f"{pipeline_rate:.1f} images/s takes about {100 * pipeline_rate / alone_rate:.1f}% of the machine's time")
+          f"{pipeline_rate:.1f} images/s asks about {100 * pipeline_rate / alone_rate:.1f}% of what it can deliver")
     peak, how = cpu_peak_gflops()
     achieved = 3 * flops * max(pipeline_rate, tensor_rate) / 1e9
     from utils.models.cost import matmul_gflops

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -169,22 +170,28 @@ def test_a_network_tested_at_another_side_keeps_its_weights_and_its_table_gains_
     assert "val accuracy at 96 | val log loss at 96" in ideas.markdown(outcomes, (96,)).splitlines()[0]
 
 
-def test_the_residual_network_adds_each_two_convolution_blocks_input_and_keeps_every_other_layer():
+def test_the_residual_network_adds_each_two_convolution_blocks_input_and_keeps_every_other_layer(monkeypatch):
     import keras
 
+    import utils.models.cost
     from utils.models.registry import build_model, get_variant
 
     ideas = _module("ideas")
+    monkeypatch.setattr(utils.models.cost, "bf16_supported", lambda: True)  # the variant's policy on any CPU
     plain = build_model("larger_input", compile=False)
     residual = ideas.residual_gap_cnn(get_variant("larger_input"))
     plain_layers = {layer.name: layer for layer in plain.layers}
-    extra = {layer.name for layer in residual.layers} - set(plain_layers)
-    # deeper's blocks 2-4 have two convolutions, and each widens: a projection shortcut and an add each
-    assert extra == {f"block{b}_{part}" for b in (2, 3, 4) for part in ("shortcut", "shortcut_bn", "add")}
+    names = {layer.name for layer in residual.layers}
+    assert set(plain_layers) <= names  # every layer of the plain network is there...
+    # ...and deeper's blocks 2-4 have two convolutions, each widening: a projection shortcut and an add each
+    assert names - set(plain_layers) == {f"block{b}_{part}" for b in (2, 3, 4) for part in ("shortcut", "shortcut_bn", "add")}
     for layer in residual.layers:
-        if layer.name in plain_layers:
+        if layer.name in plain_layers and layer.name != "augmentation":  # the same settings, the same weights
+            assert layer.get_config() == plain_layers[layer.name].get_config(), layer.name
             assert [w.shape for w in layer.weights] == [w.shape for w in plain_layers[layer.name].weights], layer.name
-    assert residual.get_layer("block2_conv1").compute_dtype == plain.get_layer("block2_conv1").compute_dtype
+    assert [type(a) for a in residual.get_layer("augmentation").layers] == \
+        [type(a) for a in plain.get_layer("augmentation").layers]
+    assert residual.get_layer("block2_conv1").compute_dtype == "bfloat16" and residual.output.dtype == "float32"
     for b in (2, 3, 4):
         add = residual.get_layer(f"block{b}_add")
         assert add.input[0] is residual.get_layer(f"block{b}_bn2").output
@@ -205,8 +212,31 @@ def test_the_residual_network_adds_each_two_convolution_blocks_input_and_keeps_e
     assert p.shape == (2, 2) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
     copy = ideas.at_side(residual, "larger_input", {}, 96, ideas.IDEAS["residual"])
     assert "block3_add" in {layer.name for layer in copy.layers} and copy.input_shape == (None, 96, 96, 3)
-    with pytest.raises(ValueError, match="gap_cnn"):
-        ideas.residual_gap_cnn(get_variant("baseline"))
+    # a first block of two convolutions behind a stride-2 stem: the shortcut strides too, at an odd side as well
+    stem = ideas.residual_gap_cnn(get_variant("deeper", image_size=(81, 81), stem_stride=2,
+                                              convs_per_block=(2, 2, 2, 2, 1)))
+    assert stem.get_layer("block1_shortcut").strides == (2, 2)
+    assert stem.get_layer("block1_add").output.shape[1:3] == (41, 41)
+    for name, word in (("baseline", "global average pooling"), ("batchnorm_gap", "one convolution per block")):
+        assert word in ideas.cannot_add_shortcuts(get_variant(name))
+        with pytest.raises(ValueError, match=word):
+            ideas.residual_gap_cnn(get_variant(name))
+    assert ideas.cannot_add_shortcuts(get_variant("deeper")) is None
+
+
+def test_an_idea_that_cannot_change_the_variant_is_refused_with_what_to_do():
+    from utils.models.registry import get_variant
+
+    ideas = _module("ideas")
+    for name, variant, words in (("hires_stem", "baseline", ("stem_stride", "seed_cnn", "--variant")),
+                                 ("wide", "tf_tutorial", ("filters", "--variant")),
+                                 ("residual", "batchnorm_gap", ("one convolution per block",)),
+                                 ("swa+ema", "deeper", ("apart",))):
+        reason = ideas.cannot_apply(ideas.idea(name), get_variant(variant))
+        assert reason and all(word in reason for word in words), (name, reason)
+    for name in ideas.IDEAS:
+        assert ideas.cannot_apply(ideas.idea(name), get_variant("larger_input")) is None, name
+    assert ideas.cannot_apply(ideas.idea("label_smoothing"), get_variant("baseline")) is None
 
 
 def test_weight_averaging_puts_the_mean_of_the_last_epochs_weights_in_the_model():
@@ -258,7 +288,9 @@ def test_ideas_prints_one_row_per_idea_with_the_reference_first(manifest, tmp_pa
     assert result.returncode == 0, result.stderr[-3000:]
     rows = _table(result.stdout)
     assert [r[0] for r in rows] == ["`reference`", "`label_smoothing`", "`crop`", "`residual`", "`swa`"]
-    assert "weights of 1 epoch averaged" in result.stdout  # smoke's one epoch is the last 40% of one
+    # smoke's one epoch is the last 40% of one; then the averaged weights get their own statistics
+    assert re.search(r"weights of 1 epoch averaged, batch normalisation's statistics recomputed on [1-9]\d* batches",
+                     result.stdout)
     assert rows[0][-1] == "1.00" and all(0 <= float(r[3]) <= 1 and 0 <= float(r[5]) <= 1 for r in rows)
     assert all(len(r) == 8 for r in rows) and "val accuracy at 72" in result.stdout
     assert "validation split" in result.stdout and "Machine:" in result.stdout
@@ -270,8 +302,9 @@ def test_ideas_lists_its_ideas_and_refuses_an_unknown_one(tmp_path):
     assert listed.returncode == 0 and [line.split()[0] for line in listed.stdout.splitlines()] == list(ideas.IDEAS)
     for args, word in ((["no_such_idea"], "no_such_idea"), (["reference", "--test-sides", "16"], "from 32 to 512"),
                        (["hires_stem", "--test-sides", "48"], "from 64 to 512"),
-                       (["--variant", "baseline", "--test-sides", "64"], "global average pooling"),
-                       (["residual", "--variant", "baseline"], "shortcuts")):
+                       (["label_smoothing", "--variant", "baseline", "--test-sides", "64"], "global average pooling"),
+                       (["residual", "--variant", "baseline"], "shortcuts"),
+                       (["--variant", "baseline"], "hires_stem")):  # no ideas named: every idea, and one can't
         bad = _run("ideas.py", *args, home=tmp_path)
         errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
         assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(errors) == 1 and word in errors[0]

@@ -25,9 +25,10 @@ def test_training_bench_prints_each_figure_and_each_setting(manifest, tmp_path):
     ratio = float(re.search(r"ratio pipeline / tensors \(same options\):\s+([\d.]+)", out).group(1))
     assert 0 < ratio < 10
     alone, feeding, share = re.search(r"real input pipeline alone, no model:\s+([\d.]+) images/s: feeding training at "
-                                      r"([\d.]+) images/s takes about ([\d.]+)% of the machine's time", out).groups()
+                                      r"([\d.]+) images/s asks about ([\d.]+)% of what it can deliver", out).groups()
     pipeline = float(re.search(r"real input pipeline \(cache='memory'\):\s+([\d.]+) images/s", out).group(1))
-    assert float(feeding) == pipeline and float(alone) > 0  # with no model behind it, it only reads and batches
+    # the same figure, printed twice; with no model behind it the pipeline only reads and batches: faster
+    assert float(feeding) == pipeline and float(alone) > pipeline
     assert abs(float(share) - 100 * pipeline / float(alone)) < 0.1 + 0.01 * float(share)
     assert re.search(r"achieved: [\d.]+ GFLOP/s .* \d+% of peak", out)
     assert re.search(r"training reaches \d+% of the former", out)
