@@ -48,8 +48,8 @@ Ideas (``--list`` prints them):
 * ``residual``: a shortcut around every block of two convolutions, as in ResNet (He et al. 2016):
   the block's input is added to its second convolution's batch-normalised output before the
   last ReLU (through a 1x1 convolution and batch normalisation where the width changes). The
-  same layers otherwise (``residual_gap_cnn`` below); a different kind of network, for the
-  question whether the plain stack is what limits accuracy;
+  same layers otherwise (the registry's ``build_gap_cnn(residual=True)``); a different kind of
+  network, for the question whether the plain stack is what limits accuracy;
 * ``swa``: stochastic weight averaging (Izmailov et al. 2018): the weights at the end of each
   epoch of the last 40% of the schedule are averaged and the model ends on that average, with
   batch normalisation's statistics recomputed for it on one pass over the training images
@@ -100,7 +100,6 @@ class Idea:
     crop_scale: tuple[float, float] | None = None  # the area range of random resized crops
     epochs_factor: float = 1.0
     early_stopping: bool = True
-    residual: bool = False  # shortcuts around the blocks of two convolutions (residual_gap_cnn)
     swa_from: float | None = None  # average the weights from this fraction of the epochs on
 
 
@@ -122,7 +121,7 @@ IDEAS = {i.name: i for i in [
     Idea("batch_128", "batches of 128 (half the steps per epoch), the same learning rate",
          overrides={"batch_size": 128}),
     Idea("input_72", "72x72 inputs", overrides={"image_size": (72, 72)}),
-    Idea("residual", "a shortcut around every block of two convolutions", residual=True),
+    Idea("residual", "a shortcut around every block of two convolutions", overrides={"residual": True}),
     Idea("swa", "the average of the last 40% of the epochs' weights (SWA)", swa_from=0.6),
 ]}
 
@@ -242,75 +241,17 @@ def with_crops(model, scale: tuple[float, float], seed: int):
     return behind(random_resized_crop_layer(scale, seed=seed), model)
 
 
-def convs_per_block(options: dict) -> tuple[int, ...]:
-    """A ``gap_cnn``'s convolutions per block, one number per block, from its builder options."""
-    convs, blocks = options["convs_per_block"], len(options["filters"])
-    convs = (convs,) * blocks if isinstance(convs, int) else tuple(convs)
-    if len(convs) != blocks:
-        raise ValueError(f"convs_per_block has {len(convs)} entries for {blocks} blocks.")
-    return convs
-
-
 def cannot_add_shortcuts(variant) -> str | None:
-    """Why ``residual`` cannot change ``variant``'s network, or None if it can."""
-    from utils.models.registry import builder_options
+    """Why ``residual`` cannot change ``variant``'s network (a ``gap_cnn`` with one convolution per
+    block, which would build unchanged), or None if it can."""
+    from utils.models.registry import builder_options, convs_in_blocks
 
-    if variant.options.get("builder") != "gap_cnn":
-        return (f"the idea 'residual' adds shortcuts to a network with global average pooling (deeper, "
-                f"larger_input...); {variant.name!r} is not one. Choose such a variant with --variant, "
-                f"or leave the idea out.")
-    if max(convs_per_block(builder_options(variant))) < 2:
+    options = builder_options(variant)
+    if max(convs_in_blocks(options["filters"], options["convs_per_block"])) < 2:
         return (f"the idea 'residual' adds a shortcut around each block of two convolutions, and "
                 f"{variant.name!r} has one convolution per block. Choose deeper or larger_input with --variant, "
                 "or leave the idea out.")
     return None
-
-
-def residual_gap_cnn(variant):
-    """``variant``'s ``gap_cnn`` network with a shortcut around every block of two or more convolutions.
-
-    Layer for layer the registry's ``build_gap_cnn`` (same names, same dtype policy), except that
-    in a block of two or more convolutions the block's input is added (``block<b>_add``) to the
-    last convolution's batch-normalised output before its ReLU, as in ResNet's basic block. Where
-    the block changes the width, the shortcut is a 1x1 convolution with batch normalisation
-    (``block<b>_shortcut``, ``block<b>_shortcut_bn``), ResNet's projection shortcut. Blocks of one
-    convolution stay as they are: a shortcut around a single convolution is not ResNet's block.
-    """
-    import keras
-    from keras import layers
-
-    from utils.models.precision import compute_policy, dtype_policy
-    from utils.models.registry import NUM_CLASSES, augmentation_layers, builder_options
-
-    reason = cannot_add_shortcuts(variant)
-    if reason:
-        raise ValueError(reason)
-    options = builder_options(variant)
-    filters = options["filters"]
-    convs = convs_per_block(options)
-    with dtype_policy(compute_policy(variant)):
-        inputs = keras.Input(shape=variant.input_shape, name="image")
-        x = augmentation_layers()(inputs) if options["augment"] else inputs
-        x = layers.Rescaling(1.0 / 255, name="rescale")(x)
-        for block, (width, n) in enumerate(zip(filters, convs), start=1):
-            shortcut = x
-            for i in range(1, n + 1):
-                strides = options["stem_stride"] if (block, i) == (1, 1) else 1
-                x = layers.Conv2D(width, 3, strides, padding="same", use_bias=False, name=f"block{block}_conv{i}")(x)
-                x = layers.BatchNormalization(momentum=options["bn_momentum"], name=f"block{block}_bn{i}")(x)
-                if n >= 2 and i == n:
-                    stride = options["stem_stride"] if block == 1 else 1  # the block's first convolution's
-                    if shortcut.shape[-1] != width or stride != 1:
-                        shortcut = layers.Conv2D(width, 1, stride, use_bias=False, name=f"block{block}_shortcut")(shortcut)
-                        shortcut = layers.BatchNormalization(momentum=options["bn_momentum"],
-                                                             name=f"block{block}_shortcut_bn")(shortcut)
-                    x = layers.Add(name=f"block{block}_add")([x, shortcut])
-                x = layers.Activation("relu", name=f"block{block}_relu{i}")(x)
-            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
-        x = layers.GlobalAveragePooling2D(name="global_pool")(x)
-        x = layers.Dropout(options["dropout"], name="dropout")(x)
-        outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name=f"{variant.name}_residual")
 
 
 def weight_average_callback(first_epoch: int):
@@ -396,7 +337,7 @@ def cannot_apply(idea: Idea, variant) -> str | None:
         return (f"the idea {idea.name!r} sets {', '.join(unknown)}, which the builder of {variant.name!r} "
                 f"({variant.options['builder']}) does not take. Choose deeper or larger_input with --variant, "
                 "or leave the idea out.")
-    if idea.residual and (reason := cannot_add_shortcuts(variant)):
+    if idea.overrides.get("residual") and (reason := cannot_add_shortcuts(variant)):
         return reason
     if idea.swa_from is not None and idea.ema:
         return (f"{idea.name!r} combines two averages of the weights: SWA's would replace EMA's when training ends. "
@@ -404,20 +345,11 @@ def cannot_apply(idea: Idea, variant) -> str | None:
     return None
 
 
-def network_for(idea: Idea, variant_name: str, overrides: dict, side: int | None = None):
-    """The uncompiled network ``idea`` trains: the registry's (with ``overrides``), or ``residual_gap_cnn``'s;
-    at ``side`` x ``side`` inputs if ``side`` is given."""
-    from utils.models.registry import build_model, get_variant
+def at_side(network, variant_name: str, overrides: dict, side: int):
+    """A copy of ``network`` (built by the registry with ``overrides``) for ``side`` x ``side`` inputs, same weights."""
+    from utils.models.registry import build_model
 
-    overrides = {**overrides, "image_size": (side, side)} if side else overrides
-    if idea.residual:
-        return residual_gap_cnn(get_variant(variant_name, **overrides))
-    return build_model(variant_name, compile=False, **overrides)
-
-
-def at_side(network, variant_name: str, overrides: dict, side: int, idea: Idea | None = None):
-    """A copy of ``network`` (``idea``'s, built with ``overrides``) for ``side`` x ``side`` inputs, same weights."""
-    copy = network_for(idea or IDEAS["reference"], variant_name, overrides, side)
+    copy = build_model(variant_name, compile=False, **{**overrides, "image_size": (side, side)})
     copy.set_weights(network.get_weights())
     return copy
 
@@ -453,7 +385,7 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
 
     from utils.fit.variants import learning_rate_schedule, variant_datasets
     from utils.models.cost import bf16_supported
-    from utils.models.registry import get_variant
+    from utils.models.registry import build_model, get_variant
 
     if idea.policy == "mixed_bfloat16" and not bf16_supported():
         return Outcome(idea.name, idea.what, "-", None, None, None, "skipped: this CPU has no AVX512-BF16 or AMX")
@@ -465,7 +397,7 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
     try:
         train_ds, val_ds = variant_datasets(frame, variant, seed=profile.seed)
         steps = math.ceil(int((frame["split"] == "train").sum()) / variant.batch_size)
-        model = network = network_for(idea, variant_name, overrides)
+        model = network = build_model(variant_name, compile=False, **overrides)
         if idea.translate:
             model = with_translation(model, idea.translate, profile.seed)
         if idea.crop_scale:
@@ -500,8 +432,7 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         at_sides = {}
         for side in test_sides:
             _, val_side = variant_datasets(frame, replace(variant, image_size=(side, side)), seed=profile.seed)
-            at_sides[side] = scored(at_side(network, variant_name, overrides, side, idea), val_side,
-                                    f"{idea.name} at {side}")
+            at_sides[side] = scored(at_side(network, variant_name, overrides, side), val_side, f"{idea.name} at {side}")
         return Outcome(idea.name, idea.what, f"{len(history.epoch)} of {cap}", accuracy, log_loss, seconds, note,
                        at_sides=at_sides)
     finally:

@@ -179,7 +179,7 @@ def test_the_residual_network_adds_each_two_convolution_blocks_input_and_keeps_e
     ideas = _module("ideas")
     monkeypatch.setattr(utils.models.cost, "bf16_supported", lambda: True)  # the variant's policy on any CPU
     plain = build_model("larger_input", compile=False)
-    residual = ideas.residual_gap_cnn(get_variant("larger_input"))
+    residual = build_model("larger_input", compile=False, **ideas.IDEAS["residual"].overrides)
     plain_layers = {layer.name: layer for layer in plain.layers}
     names = {layer.name for layer in residual.layers}
     assert set(plain_layers) <= names  # every layer of the plain network is there...
@@ -210,17 +210,17 @@ def test_the_residual_network_adds_each_two_convolution_blocks_input_and_keeps_e
     assert np.abs(np.asarray(block_out, "float32")).max() > 0
     p = np.asarray(residual(images, training=False))
     assert p.shape == (2, 2) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
-    copy = ideas.at_side(residual, "larger_input", {}, 96, ideas.IDEAS["residual"])
+    copy = ideas.at_side(residual, "larger_input", {"residual": True}, 96)
     assert "block3_add" in {layer.name for layer in copy.layers} and copy.input_shape == (None, 96, 96, 3)
     # a first block of two convolutions behind a stride-2 stem: the shortcut strides too, at an odd side as well
-    stem = ideas.residual_gap_cnn(get_variant("deeper", image_size=(81, 81), stem_stride=2,
-                                              convs_per_block=(2, 2, 2, 2, 1)))
+    stem = build_model("deeper", compile=False, image_size=(81, 81), stem_stride=2, convs_per_block=(2, 2, 2, 2, 1),
+                       residual=True)
     assert stem.get_layer("block1_shortcut").strides == (2, 2)
     assert stem.get_layer("block1_add").output.shape[1:3] == (41, 41)
-    for name, word in (("baseline", "global average pooling"), ("batchnorm_gap", "one convolution per block")):
-        assert word in ideas.cannot_add_shortcuts(get_variant(name))
-        with pytest.raises(ValueError, match=word):
-            ideas.residual_gap_cnn(get_variant(name))
+    # one convolution per block: the builder refuses rather than build the plain network under this name
+    assert "one convolution per block" in ideas.cannot_add_shortcuts(get_variant("batchnorm_gap"))
+    with pytest.raises(ValueError, match="every block here has one"):
+        build_model("batchnorm_gap", compile=False, residual=True)
     assert ideas.cannot_add_shortcuts(get_variant("deeper")) is None
 
 
@@ -231,6 +231,7 @@ def test_an_idea_that_cannot_change_the_variant_is_refused_with_what_to_do():
     for name, variant, words in (("hires_stem", "baseline", ("stem_stride", "seed_cnn", "--variant")),
                                  ("wide", "tf_tutorial", ("filters", "--variant")),
                                  ("residual", "batchnorm_gap", ("one convolution per block",)),
+                                 ("residual", "baseline", ("residual", "seed_cnn")),
                                  ("swa+ema", "deeper", ("apart",))):
         reason = ideas.cannot_apply(ideas.idea(name), get_variant(variant))
         assert reason and all(word in reason for word in words), (name, reason)
@@ -303,7 +304,7 @@ def test_ideas_lists_its_ideas_and_refuses_an_unknown_one(tmp_path):
     for args, word in ((["no_such_idea"], "no_such_idea"), (["reference", "--test-sides", "16"], "from 32 to 512"),
                        (["hires_stem", "--test-sides", "48"], "from 64 to 512"),
                        (["label_smoothing", "--variant", "baseline", "--test-sides", "64"], "global average pooling"),
-                       (["residual", "--variant", "baseline"], "shortcuts"),
+                       (["residual", "--variant", "baseline"], "seed_cnn"),
                        (["--variant", "baseline"], "hires_stem")):  # no ideas named: every idea, and one can't
         bad = _run("ideas.py", *args, home=tmp_path)
         errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
