@@ -36,14 +36,14 @@ Ideas (``--list`` prints them):
 * ``hires_stem``: twice the input side (128x128 for ``deeper``) with the first convolution at
   stride 2, so every layer after it sees the sizes it saw before: more pixels at about the same
   FLOPs (only the first convolution and the augmentation work on the larger image); it lowered
-  ``deeper``'s log loss, but on ``larger_input`` (160x160) it took 1.45x the time for no gain (README);
+  ``deeper``'s log loss, but on ``larger_input`` (160x160) it took 1.45x the time for no gain (bench/README.md);
 * ``wide``: twice the filters in every convolution (4x the FLOPs). On a CPU with AMX, bfloat16
   convolutions this narrow leave the matrix units mostly idle (``bench/training.py``), so width
-  looked almost free there; with ``--variant larger_input`` it took 2.11x the time (README).
+  looked almost free there; with ``--variant larger_input`` it took 2.11x the time (bench/README.md).
 * ``batch_128``: batches of 128 instead of 64 at the same learning rate: half the optimiser
   steps, each on a larger matrix, in the hope that a CPU computes it at a higher rate, to fit
   ``larger_input``'s 35 epochs (12.1x the baseline's time) into the 10x budget; it saved only
-  4% of the time (README);
+  4% of the time (bench/README.md);
 * ``input_72``: 72x72 inputs (for ``larger_input``, 0.81x its pixels), the other such way.
 * ``residual``: a shortcut around every block of two convolutions, as in ResNet (He et al. 2016):
   the block's input is added to its second convolution's batch-normalised output before the
@@ -244,10 +244,11 @@ def with_crops(model, scale: tuple[float, float], seed: int):
 def cannot_add_shortcuts(variant) -> str | None:
     """Why ``residual`` cannot change ``variant``'s network (a ``gap_cnn`` with one convolution per
     block, which would build unchanged), or None if it can."""
-    from utils.models.registry import builder_options, convs_in_blocks
+    from utils.models.builders import can_add_shortcuts
+    from utils.models.registry import builder_options
 
     options = builder_options(variant)
-    if max(convs_in_blocks(options["filters"], options["convs_per_block"])) < 2:
+    if not can_add_shortcuts(options["filters"], options["convs_per_block"]):
         return (f"the idea 'residual' adds a shortcut around each block of two convolutions, and "
                 f"{variant.name!r} has one convolution per block. Choose deeper or larger_input with --variant, "
                 "or leave the idea out.")

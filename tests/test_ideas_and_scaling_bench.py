@@ -222,6 +222,9 @@ def test_the_residual_network_adds_each_two_convolution_blocks_input_and_keeps_e
     with pytest.raises(ValueError, match="every block here has one"):
         build_model("batchnorm_gap", compile=False, residual=True)
     assert ideas.cannot_add_shortcuts(get_variant("deeper")) is None
+    from utils.models.builders import can_add_shortcuts
+
+    assert can_add_shortcuts((16, 32), (1, 2)) and not can_add_shortcuts((16, 32), 1)
 
 
 def test_an_idea_that_cannot_change_the_variant_is_refused_with_what_to_do():

@@ -23,6 +23,11 @@ def convs_in_blocks(filters: Sequence[int], convs_per_block: int | Sequence[int]
     return tuple(convs_per_block)
 
 
+def can_add_shortcuts(filters: Sequence[int], convs_per_block: int | Sequence[int]) -> bool:
+    """Whether ``residual=True`` changes the network: some block has two or more convolutions to go around."""
+    return max(convs_in_blocks(filters, convs_per_block)) >= 2
+
+
 def _conv_pool_blocks(x, filters, batchnorm=False, convs_per_block=1, bn_momentum=0.9, stem_stride=1, residual=False):
     """Blocks of convolutions and a 2x2 max pooling; layers named ``block<b>_conv<i>``, ``_bn<i>``, ``_relu<i>``, ``_pool``.
 
@@ -98,7 +103,7 @@ def build_gap_cnn(input_shape: tuple[int, int, int], filters: Sequence[int] = (3
     first (full-resolution) block one convolution and the others two. ``residual`` adds ResNet's
     shortcuts around the blocks of two or more convolutions (``_conv_pool_blocks``), and needs one.
     """
-    if residual and max(convs_in_blocks(filters, convs_per_block)) < 2:
+    if residual and not can_add_shortcuts(filters, convs_per_block):
         raise ValueError("residual adds a shortcut around each block of two or more convolutions, and every "
                          "block here has one.")
     inputs = keras.Input(shape=input_shape, name="image")
