@@ -1,4 +1,4 @@
-"""One idea at a time on top of the default variant, measured on the validation split only.
+"""One idea at a time on top of a variant (``deeper`` unless ``--variant``), measured on the validation split only.
 
     python bench/ideas.py [IDEA ...] [--variant deeper] [--profile default] [--epochs N]
                           [--test-sides SIDE ...] [--list]

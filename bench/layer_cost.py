@@ -1,4 +1,4 @@
-"""Where a variant's training time goes, layer by layer (notebook 04, "Spend the FLOPs where the CPU is fast").
+"""Where a variant's training time goes, layer by layer (appendix notebook 09, "Time every layer").
 
     python bench/layer_cost.py [--variant batchnorm_gap] [--variant deeper] [--batch 64] [--repeats 20]
                                [--set convs_per_block=2]
