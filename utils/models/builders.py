@@ -115,7 +115,7 @@ def build_gap_cnn(input_shape: tuple[int, int, int], filters: Sequence[int] = (3
                           stem_stride=stem_stride, residual=residual)
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    # float32 even under mixed precision: P(dog) near 0 or 1 needs more than bfloat16's 3 digits
+    # float32 even under mixed precision: P(dog) near 0 or 1 needs more than bfloat16's 2 to 3 digits
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 
