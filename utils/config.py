@@ -7,7 +7,7 @@ by the command line).
 * Places: everything a run produces stays in folders git ignores under the project home
   (``CATSDOGS_HOME``, default the project folder): ``data/``, ``models/``, ``logs/``.
 * Run profiles (``CATSDOGS_PROFILE``): ``smoke`` (a few hundred images, one epoch: CI),
-  ``default`` (a laptop CPU: up to 4,000 labelled images), ``full`` (every image found).
+  ``default`` (a laptop CPU: up to 4,000 labelled and 1,000 test images), ``full`` (every image found).
   The same code runs in every profile; only these numbers change.
 * Constants shared by every notebook: the class names, the decision threshold, the seed and
   Kaggle's competition name.
@@ -111,7 +111,7 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile("smoke", "CI: a few hundred images, one epoch", 240, 40, 0.25, 1),
-    "default": Profile("default", "a laptop CPU: up to 4,000 images", 4000, 1000, 0.2, None),
+    "default": Profile("default", "a laptop CPU: up to 4,000 labelled and 1,000 test images", 4000, 1000, 0.2, None),
     "full": Profile("full", "every image found: a GPU or a long CPU run", None, None, 0.1, None),
 }
 
