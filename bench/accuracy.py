@@ -309,8 +309,8 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def with_messages(run, args) -> int:
+    """``run(args)``'s exit code; a :class:`BenchError` or Ctrl-C ends it with one line on stderr, no traceback."""
     try:
         return run(args)
     except BenchError as error:
@@ -319,6 +319,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted (Ctrl-C): no table printed.", file=sys.stderr)
         return 130
+
+
+def main(argv=None) -> int:
+    return with_messages(run, parse_args(argv))
 
 
 def run(args) -> int:

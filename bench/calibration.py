@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from accuracy import DEFAULT_EVAL, BenchError, check_disjoint, extract_eval  # noqa: E402
+from accuracy import DEFAULT_EVAL, BenchError, check_disjoint, extract_eval, with_messages  # noqa: E402
 
 CROP = 0.9  # the side of each crop, as a fraction of the image's
 VIEW_SETS = {  # name -> the views averaged
@@ -70,12 +70,6 @@ def views(images: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         out[name] = view
         out[f"{name} mirror"] = view[:, :, ::-1, :]
     return out
-
-
-def logits(p_dog: np.ndarray) -> np.ndarray:
-    """log(P(dog) / P(cat)), with P kept 1e-7 away from 0 and 1 (a saturated softmax gives exactly 1.0)."""
-    p = np.clip(np.asarray(p_dog, dtype="float64"), 1e-7, 1 - 1e-7)
-    return np.log(p) - np.log1p(-p)
 
 
 def p_dog(view_logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -121,12 +115,13 @@ def view_logits(model, batches, names: tuple[str, ...], desc: str, total: int | 
     """``(targets, logits)`` over ``batches`` of ``(images, target)``: one logit column per view and mirror."""
     from utils.predict.model import _output_activation, dog_column
     from utils.progress import progress
+    from utils.submission import logit  # log(P(dog) / P(cat)), kept finite
 
     activation = _output_activation(model)
     targets, columns = [], []
     for images, target in progress(batches, total=total, desc=desc, unit="batch"):
         shown = views(np.asarray(images), names)
-        columns.append(np.stack([logits(dog_column(model(v, training=False), activation)) for v in shown.values()],
+        columns.append(np.stack([logit(dog_column(model(v, training=False), activation)) for v in shown.values()],
                                 axis=1))
         targets.append(np.asarray(target))
     return np.concatenate(targets), np.concatenate(columns)
@@ -183,12 +178,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return with_messages(run, parse_args(argv))
 
 
 def run(args) -> int:

@@ -201,6 +201,21 @@ def test_notebook_08_chooses_on_half_a_and_submits_only_when_asked():
     assert 'if asked and profile.name == "smoke"' in submit_cell  # ... and never a smoke run's file
 
 
+def test_notebook_08_softens_with_half_as_temperature_before_it_clips_and_the_command_agrees():
+    nb = cells("08_kaggle_submission")
+    code = [source(c) for c in nb if c["cell_type"] == "code"]
+    joined = "\n".join(code)
+    assert "held_out_temperature(y_val, p_val" in joined and "best_temperature(y_val" not in joined
+    assert 'temperature = float(t_folds.loc[t_folds["chosen_on"] == "A", "temperature"].item())' in joined
+    # the lesson's two lines are written in the notebook and checked against the command's copy
+    assert "def soften(p_dog, temperature):" in joined and "soften_in_utils(p_val, t)" in joined
+    # the temperature comes before the clipping bound, and the test set gets the same one
+    first = lambda text: next(i for i, c in enumerate(code) if text in c)  # noqa: E731
+    assert first("held_out_temperature(") < first("held_out_clip_bound(")
+    assert "p_test = soften(p_test, temperature)" in code[first("predict_dataset(model, test_ds")]
+    assert '"--temperature", f"{temperature:g}"' in joined  # the command gets it too, and must agree
+
+
 # --- notebooks 05 and 07 ------------------------------------------------------------------------
 
 def test_notebook_05_teaches_without_weights():

@@ -167,3 +167,69 @@ def test_keep_previous_moves_an_old_submission_aside(tmp_path):
     out.write_text("id,label\n1,0.25\n")
     second = keep_previous(out, tmp_path / "old")
     assert second != first and second.read_text() == "id,label\n1,0.25\n" and first.exists()
+
+
+def _sure_of_themselves(scale: float, n: int = 4_000, seed: int = 0):
+    """Labels drawn from P(dog) = sigmoid(z), and the P(dog) = sigmoid(scale * z) a model over- or under-sure by
+    ``scale`` would give."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0.0, 1.5, n)
+    labels = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    return labels, 1 / (1 + np.exp(-scale * z))
+
+
+def test_soften_divides_the_logit_and_keeps_every_answer_on_its_side():
+    from utils.submission import logit, soften
+
+    p = np.array([0.0, 1e-9, 0.02, 0.3, 0.5, 0.7, 0.98, 1.0])
+    np.testing.assert_allclose(logit(soften(p, 2.0)), logit(p) / 2, rtol=1e-9)
+    np.testing.assert_array_equal(soften(p, 1), p)  # 1 leaves P(dog) exactly as it was
+    assert np.array_equal(soften(p, 3.0) > 0.5, p > 0.5) and soften(p, 3.0)[4] == 0.5
+    assert np.all(np.abs(soften(p, 3.0) - 0.5) <= np.abs(p - 0.5)) and np.all(np.isfinite(logit(p)))
+    assert soften([0.9], 0.5)[0] > 0.9  # below 1 it sharpens
+    print("soften: logit / T, same side of 0.5, T = 1 changes nothing")
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, float("nan"), float("inf"), "warm", None, True])
+def test_a_temperature_must_be_a_positive_number(bad):
+    from utils.submission import soften
+
+    with pytest.raises(SubmissionError, match="The temperature must be a positive number"):
+        soften([0.5], bad)
+
+
+@pytest.mark.parametrize("scale", [2.0, 1.0, 0.7])
+def test_the_chosen_temperature_undoes_an_over_or_under_sure_model(scale):
+    from utils.submission import best_temperature, soften
+
+    labels, p = _sure_of_themselves(scale)
+    chosen = best_temperature(labels, p)
+    assert chosen == pytest.approx(scale, abs=0.2)
+    assert log_loss(labels, soften(p, chosen)) <= log_loss(labels, p) + 1e-12
+    print(f"over-sure by x{scale}: T = {chosen}")
+
+
+def test_of_equal_temperatures_the_one_closest_to_1_is_chosen():
+    from utils.submission import best_temperature
+
+    p = np.full(10, 0.5)  # every temperature gives the same log loss
+    assert best_temperature(np.r_[np.zeros(5), np.ones(5)], p, (0.5, 0.9, 1.25, 3.0)) == 0.9
+
+
+def test_the_temperature_is_chosen_on_one_half_and_scored_on_the_other():
+    from utils.submission import best_temperature, held_out_temperature, soften, validation_halves
+
+    labels, p = _sure_of_themselves(2.0, n=2_000)
+    half_a, half_b = validation_halves(labels, seed=3)
+    p = p.copy()
+    p[half_b] = 1 / (1 + np.exp(-0.25 * np.log(p[half_b] / (1 - p[half_b]))))  # half B under-sure: different T
+    folds = held_out_temperature(labels, p, seed=3).set_index("chosen_on")
+    assert folds.loc["A", "temperature"] == best_temperature(labels[half_a], p[half_a])
+    assert folds.loc["B", "temperature"] == best_temperature(labels[half_b], p[half_b])
+    assert folds.loc["A", "temperature"] > 1 > folds.loc["B", "temperature"]
+    a = folds.loc["A"]
+    assert a["scored_on"] == "B" and a["images_scored_on"] == len(half_b)
+    assert a["held_out_plain"] == pytest.approx(log_loss(labels[half_b], p[half_b]))
+    assert a["held_out_softened"] == pytest.approx(log_loss(labels[half_b], soften(p[half_b], a["temperature"])))
+    with pytest.raises(SubmissionError, match="must pair up"):
+        held_out_temperature(labels, p[:-1])

@@ -230,6 +230,33 @@ def test_bad_clip(capsys, tiny_model_path, test_images, tmp_path):
     assert code == 2 and "--clip" in err
 
 
+def test_a_temperature_softens_every_answer_before_clipping_and_changes_no_side(capsys, tiny_model_path, test_images,
+                                                                                tmp_path):
+    from utils.submission import soften
+
+    plain, softened = tmp_path / "plain.csv", tmp_path / "softened.csv"
+    code, _, err = run_cli(capsys, "--model", tiny_model_path, "--images", test_images, "--out", plain,
+                           "--sample", "none", "--clip", "0")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "--model", tiny_model_path, "--images", test_images, "--out", softened,
+                             "--sample", "none", "--clip", "0", "--temperature", "2.5")
+    assert code == 0, err
+    assert "logits divided by the temperature 2.5; not clipped." in out
+    assert "-m 'tiny, tta=on, temperature=2.5, clip=0'" in out  # the Kaggle message says both
+    p, q = pd.read_csv(plain)["label"].to_numpy(), pd.read_csv(softened)["label"].to_numpy()
+    np.testing.assert_allclose(q, soften(p, 2.5), atol=2e-6)  # the CSV keeps 6 decimals
+    assert np.all(np.abs(q - 0.5) <= np.abs(p - 0.5) + 1e-6) and np.array_equal(q > 0.5, p > 0.5)
+    assert np.abs(q - 0.5).max() < np.abs(p - 0.5).max()  # it did soften
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_bad_temperature_is_refused_before_any_work(capsys, tiny_model_path, test_images, tmp_path, value):
+    code, out, err = run_cli(capsys, "--model", tiny_model_path, "--images", test_images,
+                             "--out", tmp_path / "s.csv", "--temperature", value)
+    assert code == 2 and "--temperature: The temperature must be a positive number" in err, err
+    assert out == "" and not (tmp_path / "s.csv").exists()
+
+
 def test_kaggle_submit_runs_the_exact_command_when_set_up(fake_kaggle, tmp_path):
     program, record, config = fake_kaggle
     csv = tmp_path / "submission.csv"

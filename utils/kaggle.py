@@ -43,6 +43,11 @@ HOW_TO = (
 )
 
 
+def submission_message(model_name: str, tta: bool, temperature: float, clip: float) -> str:
+    """The message shown beside a submission on Kaggle: the model and the choices that made its file (notebook 08)."""
+    return f"{model_name}, tta={'on' if tta else 'off'}, temperature={temperature:g}, clip={clip:g}"
+
+
 def submit_command(csv_path: str | os.PathLike, message: str) -> list[str]:
     """The ``kaggle competitions submit`` command for ``csv_path``, as a list of arguments (notebook 08)."""
     return ["kaggle", "competitions", "submit", "-c", COMPETITION, "-f", str(csv_path), "-m", message]

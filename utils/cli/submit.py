@@ -1,7 +1,7 @@
 """Write a Kaggle ``submission.csv`` from the command line, without Jupyter (notebook 08).
 
     python -m utils.submit [--model models/NAME.keras] [--images DIR] [--out submission.csv]
-                           [--force] [--clip 0.02] [--no-tta] [--sample FILE|none] [--kaggle]
+                           [--force] [--temperature 1] [--clip 0.02] [--no-tta] [--sample FILE|none] [--kaggle]
 
 Defaults: the best model recorded for the run profile in ``models/best.json`` (notebook 07;
 ``models/best-<profile>.json`` for the smoke and full profiles), else the newest
@@ -10,7 +10,9 @@ smoke profile, is used only when ``--model`` names it; the command says which pr
 how many epochs its model had. Images: the prepared test set of the run profile
 (``utils.data.dataset.load_manifest``); any folder of JPEGs named by numeric id (``123.jpg``) works with ``--images``. Files that are
 not JPEGs, or are corrupt, are skipped and listed; the written file is checked against
-Kaggle's ``sample_submission.csv`` when one is found. Exit code 0 on success, 2 for bad input
+Kaggle's ``sample_submission.csv`` when one is found. ``--temperature T`` divides the logit of
+every P(dog) by T before clipping (notebook 08 chooses T on the validation split; the default, 1,
+leaves P(dog) unchanged). Exit code 0 on success, 2 for bad input
 (with a message saying what to do), 1 when the file cannot be written, 130 on Ctrl-C.
 Nothing is sent to Kaggle without ``--kaggle``.
 """
@@ -29,8 +31,10 @@ from utils.predict import PredictionError, load_model, model_input, predict_file
 from utils.submission import (
     SubmissionError,
     find_sample_submission,
+    check_temperature,
     parse_id,
     read_sample_ids,
+    soften,
     write_submission,
 )
 
@@ -92,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.clip is not None and not 0.0 <= args.clip < 0.5:
         raise UsageError(f"--clip must be in [0, 0.5), not {args.clip}.")
+    try:
+        check_temperature(args.temperature)
+    except SubmissionError as error:
+        raise UsageError(f"--temperature: {error}") from None
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}.")
     _check_output(out, args.force)
@@ -178,21 +186,23 @@ def run(args: argparse.Namespace) -> int:
     kept_ids = [parse_id(f.name) for f in prediction.files]
     clip = DEFAULT_CLIP if args.clip is None else args.clip
     write_submission(
-        kept_ids, prediction.probabilities, out, clip=clip, sample=sample,
+        kept_ids, soften(prediction.probabilities, args.temperature), out, clip=clip, sample=sample,
         allow_subset=allow_subset or bool(prediction.failed), force=args.force,
     )
     rate = len(prediction.files) / max(prediction.seconds, 1e-9)
     print(
         f"Predicted P(dog) for {len(prediction.files)} image(s) in {prediction.seconds:.1f} s "
         f"({rate:.0f} images/s), {'with' if not args.no_tta else 'without'} test-time augmentation "
-        f"(image + mirror image); clipped to [{clip}, {1 - clip}]."
+        f"(image + mirror image); "
+        + (f"logits divided by the temperature {args.temperature:g}; " if args.temperature != 1 else "")
+        + (f"clipped to [{clip:g}, {1 - clip:g}]." if clip else "not clipped.")
     )
     skipped = len(scan.skipped) + len(prediction.failed)
     print(f"Wrote {_shown(out)}: {len(kept_ids)} rows (id,label), valid"
           + (f"; {skipped} file(s) skipped, listed above." if skipped else "."))
     print(f"Took {time.perf_counter() - start:.1f} s in all.")
 
-    message = args.message or f"{model_path.stem}, tta={not args.no_tta}, clip={clip}"
+    message = args.message or kaggle.submission_message(model_path.stem, not args.no_tta, args.temperature, clip)
     print("Submit with:\n  " + kaggle.command_line(out, message))
     if args.kaggle:
         result = kaggle.submit(out, message, confirm=True)
@@ -209,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--images", help="folder of JPEGs named by numeric id (default: the prepared test set)")
     parser.add_argument("--out", default="submission.csv", help="the CSV to write (default: submission.csv)")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="divide the logit of every P(dog) by T before clipping (default 1: unchanged)")
     parser.add_argument("--clip", type=float, default=None, help=f"clip P(dog) into [c, 1-c] (default {DEFAULT_CLIP})")
     parser.add_argument("--no-tta", action="store_true", help="no test-time augmentation (image only, no mirror)")
     parser.add_argument("--batch-size", type=int, default=64)

@@ -62,6 +62,31 @@ def validation_halves(labels: ArrayLike, seed: int = 0) -> tuple[np.ndarray, np.
     return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
 
 
+def held_out_choice(labels: ArrayLike, probabilities: ArrayLike, choose, apply, setting: str, before: str,
+                    after: str, seed: int = 0) -> pd.DataFrame:
+    """A setting chosen on one half of the validation split and scored on the other, both ways (notebook 08).
+
+    ``choose(labels, p)`` picks the setting on one half; ``apply(p, setting)`` is P(dog) with it.
+    Two rows: ``chosen_on`` "A" / "B", the setting chosen there (column ``setting``), and on the
+    *other* half (``scored_on``) the log loss without it (column ``before``) and with it (``after``).
+    """
+    y = np.asarray(labels).reshape(-1)
+    p = np.asarray(probabilities, dtype="float64").reshape(-1)
+    if y.shape != p.shape:
+        raise SubmissionError(f"{y.shape[0]} labels but {p.shape[0]} probabilities: they must pair up.")
+    half_a, half_b = validation_halves(y, seed)
+    rows = []
+    for name, chosen_on, scored_on, other in (("A", half_a, half_b, "B"), ("B", half_b, half_a, "A")):
+        value = choose(y[chosen_on], p[chosen_on])
+        rows.append({
+            "chosen_on": name, "images_chosen_on": len(chosen_on), setting: value, "scored_on": other,
+            "images_scored_on": len(scored_on),
+            before: log_loss(y[scored_on], p[scored_on]),
+            after: log_loss(y[scored_on], apply(p[scored_on], value)),
+        })
+    return pd.DataFrame(rows)
+
+
 def held_out_clip_bound(labels: ArrayLike, probabilities: ArrayLike, bounds: Sequence[float] | None = None,
                         seed: int = 0) -> pd.DataFrame:
     """Choose the clipping bound on one half of the validation split, score it on the other (notebook 08).
@@ -71,18 +96,5 @@ def held_out_clip_bound(labels: ArrayLike, probabilities: ArrayLike, bounds: Seq
     (``held_out_unclipped``) and clipped at that bound (``held_out_clipped``). Row "A" is the
     choice a submission uses; row "B" shows how much the choice moves with the images.
     """
-    y = np.asarray(labels).reshape(-1)
-    p = np.asarray(probabilities, dtype="float64").reshape(-1)
-    if y.shape != p.shape:
-        raise SubmissionError(f"{y.shape[0]} labels but {p.shape[0]} probabilities: they must pair up.")
-    half_a, half_b = validation_halves(y, seed)
-    rows = []
-    for name, choose, score, other in (("A", half_a, half_b, "B"), ("B", half_b, half_a, "A")):
-        bound = best_clip_bound(y[choose], p[choose], bounds)
-        rows.append({
-            "chosen_on": name, "images_chosen_on": len(choose), "bound": bound, "scored_on": other,
-            "images_scored_on": len(score),
-            "held_out_unclipped": log_loss(y[score], p[score]),
-            "held_out_clipped": log_loss(y[score], clip_probabilities(p[score], bound)),
-        })
-    return pd.DataFrame(rows)
+    return held_out_choice(labels, probabilities, lambda y, p: best_clip_bound(y, p, bounds), clip_probabilities,
+                           "bound", "held_out_unclipped", "held_out_clipped", seed)
