@@ -77,14 +77,19 @@ def p_dog(view_logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-np.asarray(view_logits) / temperature))).mean(axis=1)
 
 
-def scores(labels, view_logits, temperature: float = 1.0) -> tuple[float, float]:
-    """Accuracy and log loss of the averaged P(dog), clipped as the prediction command does."""
+def clipped_scores(labels, p) -> tuple[float, float]:
+    """Accuracy and log loss of P(dog) ``p``, clipped as the prediction command does."""
     from utils import evaluate
     from utils.cli.submit import DEFAULT_CLIP
     from utils.submission import clip_probabilities
 
-    p = clip_probabilities(p_dog(view_logits, temperature), DEFAULT_CLIP)
+    p = clip_probabilities(p, DEFAULT_CLIP)
     return evaluate.accuracy(labels, p), evaluate.log_loss(labels, p)
+
+
+def scores(labels, view_logits, temperature: float = 1.0) -> tuple[float, float]:
+    """Accuracy and log loss of the averaged P(dog), clipped as the prediction command does."""
+    return clipped_scores(labels, p_dog(view_logits, temperature))
 
 
 def fit_temperature(labels, view_logits) -> float:
@@ -103,12 +108,7 @@ def cross_validated(labels, view_logits, folds: int, seed: int) -> tuple[float, 
         fit = np.concatenate([part for j, part in enumerate(parts) if j != k])
         chosen.append(fit_temperature(labels[fit], view_logits[fit]))
         p[held] = p_dog(view_logits[held], chosen[-1])
-    from utils import evaluate
-    from utils.cli.submit import DEFAULT_CLIP
-    from utils.submission import clip_probabilities
-
-    p = clip_probabilities(p, DEFAULT_CLIP)
-    return evaluate.accuracy(labels, p), evaluate.log_loss(labels, p), chosen
+    return (*clipped_scores(labels, p), chosen)
 
 
 def view_logits(model, batches, names: tuple[str, ...], desc: str, total: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -210,14 +210,13 @@ def run(args) -> int:
     if summary.get("profile") != profile.name:
         raise BenchError(f"run {run_name!r} was trained in profile {summary.get('profile')!r}, not {profile.name!r}: "
                          f"pass --profile {summary.get('profile')} to score it on that profile's validation split.")
+    if summary.get("variant") not in VARIANTS:
+        raise BenchError(f"run {run_name!r} was trained from variant {summary.get('variant')!r}, which the registry "
+                         "does not hold: choose a run of a registered variant.")
     model = result.model
     (height, width), color_mode = model_input(model)
     frame = load_manifest(profile)
-    run_variant = replace(get_variant(summary["variant"]), image_size=(height, width), color_mode=color_mode) if summary.get(
-        "variant") in VARIANTS else None
-    if run_variant is None:
-        raise BenchError(f"run {run_name!r} was trained from variant {summary.get('variant')!r}, which the registry "
-                         "does not hold: choose a run of a registered variant.")
+    run_variant = replace(get_variant(summary["variant"]), image_size=(height, width), color_mode=color_mode)
     private = Path(tempfile.mkdtemp(prefix="catsdogs-eval-"))
     try:  # the evaluation set first: a bad archive stops the run before anything is printed
         eval_set = None
