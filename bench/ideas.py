@@ -59,6 +59,15 @@ Ideas (``--list`` prints them):
   model ends on the average even where early stopping restored its best epoch (variants with
   ``restore_best``; ``deeper`` and ``larger_input`` keep their last epoch anyway), and ``swa+ema``
   is refused: the one average would replace the other.
+* ``progressive``: progressive resizing, as fastai teaches it (Howard and Gugger, *Deep Learning
+  for Coders*, chapter 7): the first epochs at 0.8x the variant's side, the rest at 1.2x (64 and
+  96 pixels for ``larger_input``'s 80), switching at the epoch that makes the pixels of the whole
+  run those of the unchanged schedule (``progressive_plan``), so at about the same FLOPs the
+  network ends, and is scored, at a larger side. One network built for any side (global average
+  pooling) and one optimizer carry on across the switch, so Adam's moments and the cosine
+  schedule continue; early stopping starts counting again at the switch.
+* ``input_96``: 96x96 inputs for the whole schedule (1.44x ``larger_input``'s pixels), the control
+  for ``progressive``: does its gain come from ending at 96, or from the way it gets there?
 
 ``--test-sides 96`` also scores each trained model on validation images decoded at a larger side,
 without training again: global average pooling makes the weights fit any input size, so a copy of
@@ -101,6 +110,7 @@ class Idea:
     epochs_factor: float = 1.0
     early_stopping: bool = True
     swa_from: float | None = None  # average the weights from this fraction of the epochs on
+    progressive: tuple[float, float] | None = None  # first and last side, as fractions of the variant's
 
 
 IDEAS = {i.name: i for i in [
@@ -123,6 +133,9 @@ IDEAS = {i.name: i for i in [
     Idea("input_72", "72x72 inputs", overrides={"image_size": (72, 72)}),
     Idea("residual", "a shortcut around every block of two convolutions", overrides={"residual": True}),
     Idea("swa", "the average of the last 40% of the epochs' weights (SWA)", swa_from=0.6),
+    Idea("progressive", "progressive resizing: 0.8x the side, then 1.2x, the same pixels in all",
+         progressive=(0.8, 1.2)),
+    Idea("input_96", "96x96 inputs", overrides={"image_size": (96, 96)}),
 ]}
 
 
@@ -151,6 +164,40 @@ def resolved_overrides(idea: Idea, variant) -> dict:
 
         overrides["filters"] = tuple(2 * width for width in builder_options(variant)["filters"])
     return overrides
+
+
+def progressive_plan(side: int, epochs: int, fractions: tuple[float, float]) -> tuple[int, int, int]:
+    """The first side, the last side and the epochs at the first side of progressive resizing.
+
+    Each side is ``fraction x side`` rounded to a multiple of 8; the switch comes at the epoch
+    that makes ``first_epochs x first² + (epochs - first_epochs) x last²`` closest to
+    ``epochs x side²``, the pixels (and so about the FLOPs) of the unchanged schedule, and leaves
+    at least one epoch at each side (a run of one epoch trains at the last side only).
+    """
+    first, last = (max(8, round(side * f / 8) * 8) for f in fractions)
+    if epochs < 2 or not first < side < last:
+        return first, last, 0
+    exact = epochs * (last ** 2 - side ** 2) / (last ** 2 - first ** 2)
+    return first, last, min(epochs - 1, max(1, round(exact)))
+
+
+def fit_in_phases(model, phases: list[tuple], callbacks: list) -> list[int]:
+    """``model.fit`` on each ``(train, validation, last_epoch)`` phase in turn; the epochs each one trained (0: none).
+
+    One compiled model and its optimizer go on from phase to phase (``initial_epoch`` carries the
+    epoch count), so a learning-rate schedule on the optimizer's steps continues across them. If
+    a callback stops training early, the later phases do not run.
+    """
+    trained, start, stopped = [], 0, False
+    for train, validation, last_epoch in phases:
+        if stopped or last_epoch <= start:
+            trained.append(0)
+            continue
+        history = model.fit(train, validation_data=validation, initial_epoch=start, epochs=last_epoch,
+                            callbacks=callbacks, verbose=0, shuffle=False)  # the tf.data pipeline shuffles
+        trained.append(len(history.epoch))
+        start, stopped = last_epoch, model.stop_training  # early stopping ends the whole run
+    return trained
 
 
 def mixup_batches(dataset, alpha: float, seed: int):
@@ -231,7 +278,7 @@ def random_resized_crop_layer(scale: tuple[float, float], ratio: tuple[float, fl
             if not training:
                 return images
             n = tf.shape(images)[0]
-            return tf.image.crop_and_resize(images, self.boxes(n), tf.range(n), (images.shape[1], images.shape[2]))
+            return tf.image.crop_and_resize(images, self.boxes(n), tf.range(n), tf.shape(images)[1:3])  # any side
 
     return RandomResizedCrop(name="random_resized_crop")
 
@@ -340,6 +387,14 @@ def cannot_apply(idea: Idea, variant) -> str | None:
                 "or leave the idea out.")
     if idea.overrides.get("residual") and (reason := cannot_add_shortcuts(variant)):
         return reason
+    if idea.progressive and (smallest_test_side(variant) is None or len(set(variant.image_size)) != 1):
+        lacks = ("flattens its last feature map, so its weights fit one input size only" if
+                 smallest_test_side(variant) is None else "takes {}x{} inputs".format(*variant.image_size))
+        return (f"{idea.name!r} trains one network at two square input sides, which needs global average "
+                f"pooling and square inputs; {variant.name!r} {lacks}. Choose deeper or larger_input with --variant.")
+    if idea.progressive and (idea.ema or idea.swa_from is not None):
+        return (f"{idea.name!r} trains in two calls of fit, and an average of the weights replaces them at the end "
+                "of each: the second phase would start from the first phase's average. Try them apart.")
     if idea.swa_from is not None and idea.ema:
         return (f"{idea.name!r} combines two averages of the weights: SWA's would replace EMA's when training ends. "
                 "Try swa and ema apart.")
@@ -396,19 +451,26 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
     keras.utils.set_random_seed(profile.seed)
     keras.mixed_precision.set_global_policy(idea.policy or "float32")
     try:
-        train_ds, val_ds = variant_datasets(frame, variant, seed=profile.seed)
+        phases = [(variant, cap)]  # (the variant at the phase's side, the epoch the phase ends at)
+        if idea.progressive:
+            first, last, at_first = progressive_plan(variant.image_size[0], cap, idea.progressive)
+            phases = [(replace(variant, image_size=(first, first)), at_first),
+                      (replace(variant, image_size=(last, last)), cap)]
+        phase_data = [variant_datasets(frame, v, seed=profile.seed) for v, _ in phases]
+        train_ds, val_ds = phase_data[-1]  # the last phase's side is the one the model is scored at
         steps = math.ceil(int((frame["split"] == "train").sum()) / variant.batch_size)
-        model = network = build_model(variant_name, compile=False, **overrides)
+        any_side = {"image_size": (None, None)} if idea.progressive else {}  # one network for every phase
+        model = network = build_model(variant_name, compile=False, **{**overrides, **any_side})
         if idea.translate:
             model = with_translation(model, idea.translate, profile.seed)
         if idea.crop_scale:
             model = with_crops(model, idea.crop_scale, profile.seed)
         soft = idea.label_smoothing or idea.mixup
-        fit_train, fit_val = train_ds, val_ds
-        if idea.mixup:
-            fit_train, fit_val = mixup_batches(train_ds, idea.mixup, profile.seed), one_hot(val_ds)
-        elif soft:
-            fit_train, fit_val = one_hot(train_ds), one_hot(val_ds)
+
+        def for_fit(train, validation):
+            if idea.mixup:
+                return mixup_batches(train, idea.mixup, profile.seed), one_hot(validation)
+            return (one_hot(train), one_hot(validation)) if soft else (train, validation)
         loss = (keras.losses.CategoricalCrossentropy(label_smoothing=idea.label_smoothing) if soft
                 else "sparse_categorical_crossentropy")
         optimizer = keras.optimizers.Adam(learning_rate_schedule(variant, steps, cap), use_ema=idea.ema,
@@ -418,23 +480,28 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         average = weight_average_callback(math.floor(cap * idea.swa_from)) if idea.swa_from is not None else None
         callbacks += [average] if average else []
         start = time.perf_counter()
-        history = model.fit(fit_train, validation_data=fit_val, epochs=cap, callbacks=callbacks, verbose=0,
-                            shuffle=False)  # the tf.data pipeline shuffles; Keras would only warn
-        note = ""
+        trained = fit_in_phases(model, [(*for_fit(*data), until) for data, (_, until) in zip(phase_data, phases)],
+                                callbacks)
+        notes = []
+        if idea.progressive:
+            side = phases[-1][0].image_size[0]
+            notes.append(", then ".join(f"{n} epoch{'s' if n != 1 else ''} at {v.image_size[0]}x{v.image_size[0]}"
+                                        for n, (v, _) in zip(trained, phases) if n) + f"; scored at {side}x{side}")
         if average:  # part of the method, so part of its time
             if average.averaged:
                 batches = recompute_batchnorm_statistics(model, train_ds)
-                note = (f"weights of {average.averaged} epoch{'s' if average.averaged != 1 else ''} averaged, "
-                        f"batch normalisation's statistics recomputed on {batches} batches")
+                notes.append(f"weights of {average.averaged} epoch{'s' if average.averaged != 1 else ''} averaged, "
+                             f"batch normalisation's statistics recomputed on {batches} batches")
             else:
-                note = "stopped early, before any weights were averaged"
+                notes.append("stopped early, before any weights were averaged")
+        note = "; ".join(notes)
         seconds = time.perf_counter() - start
         accuracy, log_loss = scored(model, val_ds, idea.name)
         at_sides = {}
         for side in test_sides:
             _, val_side = variant_datasets(frame, replace(variant, image_size=(side, side)), seed=profile.seed)
             at_sides[side] = scored(at_side(network, variant_name, overrides, side), val_side, f"{idea.name} at {side}")
-        return Outcome(idea.name, idea.what, f"{len(history.epoch)} of {cap}", accuracy, log_loss, seconds, note,
+        return Outcome(idea.name, idea.what, f"{sum(trained)} of {cap}", accuracy, log_loss, seconds, note,
                        at_sides=at_sides)
     finally:
         keras.mixed_precision.set_global_policy("float32")

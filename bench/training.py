@@ -42,11 +42,12 @@ def cpu_peak_gflops() -> tuple[float, str]:
     mhz = None
     flags = ""
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("cpu MHz") and mhz is None:
-                mhz = float(line.split(":")[1])
-            if line.startswith("flags") and not flags:
-                flags = line
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("cpu MHz") and mhz is None:
+                    mhz = float(line.split(":")[1])
+                if line.startswith("flags") and not flags:
+                    flags = line
     except OSError:
         pass
     ghz = (mhz or 2500.0) / 1000

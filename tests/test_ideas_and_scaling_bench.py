@@ -111,6 +111,70 @@ def test_longer_cosine_alone_trains_without_early_stopping():
         assert (stop.patience, stop.restore_best_weights) == (variant.patience, variant.restore_best)
 
 
+def test_progressive_resizing_switches_where_the_pixels_match_the_unchanged_schedule():
+    ideas = _module("ideas")
+    fractions = ideas.IDEAS["progressive"].progressive
+    assert ideas.progressive_plan(80, 35, fractions) == (64, 96, 19)  # larger_input: 0.8x and 1.2x of 80
+    for side, epochs in ((80, 35), (64, 35), (80, 49), (64, 10)):
+        first, last, at_first = ideas.progressive_plan(side, epochs, fractions)
+        assert first % 8 == 0 and last % 8 == 0 and first < side < last and 1 <= at_first < epochs
+        pixels = lambda k: k * first ** 2 + (epochs - k) * last ** 2  # noqa: E731
+        # the switch is the one epoch that brings the run's pixels closest to the unchanged schedule's
+        assert abs(pixels(at_first) - epochs * side ** 2) == min(abs(pixels(k) - epochs * side ** 2)
+                                                                  for k in range(1, epochs))
+    assert ideas.progressive_plan(64, 35, fractions)[:2] == (48, 80)
+    assert ideas.progressive_plan(80, 1, fractions) == (64, 96, 0)  # one epoch: the last side only
+    assert ideas.progressive_plan(80, 2, fractions) == (64, 96, 1)
+
+
+def test_training_in_phases_carries_one_optimizer_across_input_sides_and_stops_with_early_stopping():
+    import keras
+    import tensorflow as tf
+
+    ideas = _module("ideas")
+
+    class Side(keras.layers.Layer):  # keeps the side of the last batch it was given
+        def build(self, input_shape):
+            self.side = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False)
+
+        def call(self, x, training=None):
+            if training:
+                self.side.assign(tf.shape(x)[1])
+            return x
+
+    def model():
+        inputs = keras.Input((None, None, 3))
+        outputs = keras.layers.Dense(2, activation="softmax")(
+            keras.layers.GlobalAveragePooling2D()(Side(name="side")(inputs)))
+        built = keras.Model(inputs, outputs)
+        built.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
+        return built
+
+    def data(side):
+        images = tf.random.uniform((8, side, side, 3), seed=1)
+        return tf.data.Dataset.from_tensor_slices((images, tf.constant([0, 1] * 4))).batch(4)
+
+    class Sides(keras.callbacks.Callback):  # the side each epoch trained at, and where to stop
+        def __init__(self, stop_after=None):
+            super().__init__()
+            self.seen, self.stop_after = [], stop_after
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen.append(int(self.model.get_layer("side").side.numpy()))
+            if self.stop_after is not None and len(self.seen) >= self.stop_after:
+                self.model.stop_training = True
+
+    net, sides = model(), Sides()
+    trained = ideas.fit_in_phases(net, [(data(8), data(8), 1), (data(16), data(16), 3)], callbacks=[sides])
+    assert trained == [1, 2] and int(net.optimizer.iterations) == 3 * 2  # 2 batches an epoch, 3 epochs, one optimizer
+    assert sides.seen == [8, 16, 16]
+
+    net, sides = model(), Sides(stop_after=1)
+    trained = ideas.fit_in_phases(net, [(data(8), data(8), 2), (data(16), data(16), 3)], callbacks=[sides])
+    assert trained == [1, 0] and sides.seen == [8]  # stopped early in the first phase: the second never ran
+    assert ideas.fit_in_phases(model(), [(data(8), data(8), 0), (data(16), data(16), 1)], callbacks=[]) == [0, 1]
+
+
 def test_random_resized_crops_cut_a_box_of_the_asked_area_and_only_while_training():
     import keras
 
@@ -235,7 +299,11 @@ def test_an_idea_that_cannot_change_the_variant_is_refused_with_what_to_do():
                                  ("wide", "tf_tutorial", ("filters", "--variant")),
                                  ("residual", "batchnorm_gap", ("one convolution per block",)),
                                  ("residual", "baseline", ("residual", "seed_cnn")),
-                                 ("swa+ema", "deeper", ("apart",))):
+                                 ("swa+ema", "deeper", ("apart",)),
+                                 ("progressive", "baseline", ("global average pooling", "flattens", "--variant")),
+                                 ("progressive", "tf_tutorial", ("global average pooling", "--variant")),
+                                 ("progressive+ema", "larger_input", ("apart",)),
+                                 ("progressive+swa", "deeper", ("apart",))):
         reason = ideas.cannot_apply(ideas.idea(name), get_variant(variant))
         assert reason and all(word in reason for word in words), (name, reason)
     for name in ideas.IDEAS:
@@ -287,11 +355,14 @@ def test_batch_normalisation_statistics_are_recomputed_as_the_mean_over_the_batc
 
 @pytest.mark.slow
 def test_ideas_prints_one_row_per_idea_with_the_reference_first(manifest, tmp_path):
-    result = _run("ideas.py", "--profile", "smoke", "label_smoothing", "crop", "residual", "swa", "--test-sides", "72",
-                  home=tmp_path)
+    result = _run("ideas.py", "--profile", "smoke", "label_smoothing", "crop", "residual", "swa", "progressive+crop",
+                  "--test-sides", "72", home=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = _table(result.stdout)
-    assert [r[0] for r in rows] == ["`reference`", "`label_smoothing`", "`crop`", "`residual`", "`swa`"]
+    assert [r[0] for r in rows] == ["`reference`", "`label_smoothing`", "`crop`", "`residual`", "`swa`",
+                                    "`progressive+crop`"]
+    # smoke's one epoch leaves no room for a switch: deeper's 64 becomes 80 (1.2x) for that epoch and the score
+    assert "1 epoch at 80x80; scored at 80x80" in result.stdout
     # smoke's one epoch is the last 40% of one; then the averaged weights get their own statistics
     assert re.search(r"weights of 1 epoch averaged, batch normalisation's statistics recomputed on [1-9]\d* batches",
                      result.stdout)
