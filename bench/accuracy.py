@@ -231,12 +231,9 @@ class Result:
 
 def train_and_score(name: str, frame, profile, eval_set: EvalSet, budget: float | None, show_progress: bool) -> Result:
     """Train ``name`` (within ``budget`` seconds if given), then score its saved checkpoint on the evaluation set."""
-    from utils import evaluate as evaluation
-    from utils.models.registry import get_variant
-    from utils.predict import load_model, predict_files
-    from utils.submission import clip_probabilities
-    from utils.cli.submit import DEFAULT_CLIP
     from utils.fit import train_variant
+    from utils.models.registry import get_variant
+    from utils.predict import load_model
 
     variant = get_variant(name)
     callbacks = [time_budget(budget)] if budget is not None else []
@@ -244,16 +241,25 @@ def train_and_score(name: str, frame, profile, eval_set: EvalSet, budget: float 
           + (f", training-time budget {budget / 60:.1f} min" if budget is not None else ", no time budget"), flush=True)
     result = train_variant(name, frame=frame, profile=profile, callbacks=callbacks)
     model = load_model(result.model_path)  # what the prediction command would use
-    prediction = predict_files(model, eval_set.files, tta=True, show_progress=show_progress,
-                               desc=f"Scoring {name} on the evaluation set")
+    accuracy, log_loss = eval_scores(model, eval_set, f"Scoring {name} on the evaluation set", show_progress)
+    return Result(name, "x".join(map(str, variant.input_shape)), int(model.count_params()), len(result.history),
+                  profile.epochs(variant.epochs), bool(callbacks and callbacks[0].stopped),
+                  accuracy, log_loss, result.val_accuracy, result.train_seconds)
+
+
+def eval_scores(model, eval_set: EvalSet, desc: str, show_progress: bool = True) -> tuple[float, float]:
+    """``model``'s accuracy and log loss on the evaluation set, with the prediction command's TTA and clipping."""
+    from utils import evaluate as evaluation
+    from utils.cli.submit import DEFAULT_CLIP
+    from utils.predict import predict_files
+    from utils.submission import clip_probabilities
+
+    prediction = predict_files(model, eval_set.files, tta=True, show_progress=show_progress, desc=desc)
     if prediction.failed:
         raise BenchError(f"{len(prediction.failed)} evaluation image(s) could not be decoded, e.g. {prediction.failed[0].name}.")
     labels = [kaggle_id(f)[0] for f in prediction.files]
     p = clip_probabilities(prediction.probabilities, DEFAULT_CLIP)
-    return Result(name, "x".join(map(str, variant.input_shape)), int(model.count_params()), len(result.history),
-                  profile.epochs(variant.epochs), bool(callbacks and callbacks[0].stopped),
-                  evaluation.accuracy(labels, p), evaluation.log_loss(labels, p), result.val_accuracy,
-                  result.train_seconds)
+    return evaluation.accuracy(labels, p), evaluation.log_loss(labels, p)
 
 
 def table(results: list[Result]) -> "pd.DataFrame":

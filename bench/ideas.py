@@ -1,7 +1,7 @@
 """One idea at a time on top of a variant (``deeper`` unless ``--variant``), measured on the validation split only.
 
     python bench/ideas.py [IDEA ...] [--variant deeper] [--profile default] [--epochs N]
-                          [--test-sides SIDE ...] [--list]
+                          [--test-sides SIDE ...] [--eval [PATH]] [--eval-limit N] [--list]
 
 Each idea changes one thing of the variant (``deeper`` unless ``--variant`` is given: the ideas
 were measured on it, and ``larger_input``, notebook 04's last step, is what came of them) and trains
@@ -77,6 +77,13 @@ random resized crops, shows the network animals larger than the validation image
 training side; testing at a larger side can undo that mismatch (Touvron et al., "Fixing the
 train-test resolution discrepancy", NeurIPS 2019).
 
+``--eval`` also scores each trained model on the evaluation set
+(``../shared/data/dogs-vs-cats-eval/eval.zip``, as ``bench/accuracy.py`` does: the prediction
+command's test-time augmentation and clipping), in two more columns. It measures only: ideas are
+chosen on validation, and an idea is scored there only once it has been chosen (the run then
+shows the unchanged variant beside it, trained from the same seed in the same run).
+``--eval-limit N`` scores N of its images (half of each class), for quick checks.
+
 The ideas are measured apart, one change each; ``a+b`` (e.g. ``bf16+input_80``) trains a
 combination as one more row.
 """
@@ -85,7 +92,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +102,7 @@ from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @dataclass
@@ -359,6 +369,7 @@ class Outcome:
     seconds: float | None
     note: str = ""
     at_sides: dict = field(default_factory=dict)  # {side: (val accuracy, val log loss)} at --test-sides
+    eval_scores: tuple[float, float] | None = None  # (eval accuracy, eval log loss) with --eval
 
 
 def scored(model, dataset, desc: str) -> tuple[float, float]:
@@ -434,7 +445,7 @@ def smallest_test_side(variant) -> int | None:
 
 
 def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None,
-               test_sides: tuple[int, ...] = ()) -> Outcome:
+               test_sides: tuple[int, ...] = (), eval_set=None) -> Outcome:
     from dataclasses import replace
 
     import keras
@@ -501,25 +512,36 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         for side in test_sides:
             _, val_side = variant_datasets(frame, replace(variant, image_size=(side, side)), seed=profile.seed)
             at_sides[side] = scored(at_side(network, variant_name, overrides, side), val_side, f"{idea.name} at {side}")
+        on_eval = None
+        if eval_set is not None:  # measuring only; the network at the side it was scored at on validation
+            from accuracy import eval_scores
+
+            side = phases[-1][0].image_size[0]
+            judged = at_side(network, variant_name, overrides, side) if idea.progressive else network
+            on_eval = eval_scores(judged, eval_set, f"{idea.name} on the evaluation set")
         return Outcome(idea.name, idea.what, f"{sum(trained)} of {cap}", accuracy, log_loss, seconds, note,
-                       at_sides=at_sides)
+                       at_sides=at_sides, eval_scores=on_eval)
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
 
-def markdown(outcomes: list[Outcome], test_sides: tuple[int, ...] = ()) -> str:
-    """The table: one row per idea, the reference first; ``test_sides`` add accuracy and log loss at each side."""
+def markdown(outcomes: list[Outcome], test_sides: tuple[int, ...] = (), with_eval: bool = False) -> str:
+    """The table: one row per idea, the reference first; ``test_sides`` add accuracy and log loss at each
+    side, and ``with_eval`` the evaluation set's two columns after the time."""
     reference = outcomes[0].seconds
     extra = "".join(f" val accuracy at {s} | val log loss at {s} |" for s in test_sides)
-    lines = [f"| idea | what changes | epochs | val accuracy | val log loss |{extra} time / reference's |",
-             "|---|---|---:|---:|---:|" + "---:|---:|" * len(test_sides) + "---:|"]
+    tail = " eval accuracy | eval log loss |" if with_eval else ""
+    lines = [f"| idea | what changes | epochs | val accuracy | val log loss |{extra} time / reference's |{tail}",
+             "|---|---|---:|---:|---:|" + "---:|---:|" * len(test_sides) + "---:|" + "---:|---:|" * with_eval]
     for o in outcomes:
         if o.seconds is None:
-            lines.append(f"| `{o.idea}` | {o.what} | - | - | - |" + " - | - |" * len(test_sides) + f" {o.note} |")
+            lines.append(f"| `{o.idea}` | {o.what} | - | - | - |" + " - | - |" * len(test_sides) + f" {o.note} |"
+                         + " - | - |" * with_eval)
             continue
         sides = "".join(f" {o.at_sides[s][0]:.4f} | {o.at_sides[s][1]:.4f} |" for s in test_sides)
+        scores = f" {o.eval_scores[0]:.4f} | {o.eval_scores[1]:.4f} |" if with_eval else ""
         lines.append(f"| `{o.idea}` | {o.what} | {o.epochs} | {o.val_accuracy:.4f} | {o.val_log_loss:.4f} |{sides} "
-                     f"{o.seconds / reference:.2f} |")
+                     f"{o.seconds / reference:.2f} |{scores}")
     return "\n".join(lines)
 
 
@@ -531,6 +553,12 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the reference (default: the variant's)")
     parser.add_argument("--test-sides", type=int, nargs="+", default=[], metavar="SIDE",
                         help="also score each trained model on validation images of SIDE x SIDE pixels")
+    from accuracy import DEFAULT_EVAL
+
+    parser.add_argument("--eval", type=Path, nargs="?", const=DEFAULT_EVAL, default=None, metavar="PATH",
+                        help="also score each model on the evaluation set, measuring only "
+                             "(default archive: ../shared/data/dogs-vs-cats-eval/eval.zip)")
+    parser.add_argument("--eval-limit", type=int, default=None, help="score on this many evaluation images only")
     parser.add_argument("--list", action="store_true", help="print the ideas and stop")
     args = parser.parse_args(argv)
     if args.list:
@@ -539,7 +567,6 @@ def main(argv=None) -> int:
         return 0
     from utils.config import PROFILES, get_profile
     from utils.data.dataset import load_manifest
-    from utils.models.cost import cpu_description
     from utils.models.registry import VARIANTS
 
     variant = args.variant
@@ -561,17 +588,40 @@ def main(argv=None) -> int:
                          for side in args.test_sides if not smallest <= side <= 512]
     args.test_sides = list(dict.fromkeys(args.test_sides))
     problems += [f"unknown profile {args.profile!r}. Choose from: {', '.join(PROFILES)}."] if args.profile not in PROFILES else []
+    if args.eval_limit is not None and args.eval_limit < 2:
+        problems.append(f"--eval-limit must be at least 2, not {args.eval_limit}.")
     if problems:
         print(f"error: {problems[0]}", file=sys.stderr)
         return 2
+    from accuracy import BenchError, check_disjoint, extract_eval
+
     profile = get_profile(args.profile)
     frame = load_manifest(profile)
+    private = Path(tempfile.mkdtemp(prefix="catsdogs-eval-"))
+    try:  # the evaluation set first: a bad archive stops the run before any training
+        eval_set = None
+        if args.eval is not None:
+            eval_set = extract_eval(args.eval, private, args.eval_limit)
+            check_disjoint(frame.loc[frame["split"].isin(["train", "validation"]), "filepath"], eval_set)
+        report(args, variant, frame, profile, eval_set)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    return 0
+
+
+def report(args, variant: str, frame, profile, eval_set) -> None:
+    """Train every idea named (the reference first) and print the table."""
+    from utils.models.cost import cpu_description
+
     names = list(dict.fromkeys(["reference", *(args.ideas or IDEAS)]))
     started, load = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.getloadavg()[0]
     outcomes = []
     for name in names:
         print(f"== {name}: {idea(name).what}", flush=True)
-        outcomes.append(train_idea(idea(name), variant, frame, profile, args.epochs, tuple(args.test_sides)))
+        outcomes.append(train_idea(idea(name), variant, frame, profile, args.epochs, tuple(args.test_sides), eval_set))
         o = outcomes[-1]
         figures = (f"{o.epochs} epochs, val accuracy {o.val_accuracy:.4f}, log loss {o.val_log_loss:.4f}, "
                    f"{o.seconds:.0f} s" if o.seconds is not None else "")
@@ -580,9 +630,12 @@ def main(argv=None) -> int:
           f"({int((frame['split'] == 'validation').sum())} images; TTA, clipped as the prediction command does).")
     print(f"Machine: {cpu_description()}; started {started}, finished "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average (1 min) {load:.1f} at the start, "
-          f"{os.getloadavg()[0]:.1f} at the end.\n")
-    print(markdown(outcomes, tuple(args.test_sides)))
-    return 0
+          f"{os.getloadavg()[0]:.1f} at the end.")
+    if eval_set is not None:
+        print(f"Evaluation set: {len(eval_set.files)} images from {args.eval.name}, measuring only "
+              "(ideas are chosen on validation); the prediction command's TTA and clipping.")
+    print()
+    print(markdown(outcomes, tuple(args.test_sides), with_eval=eval_set is not None))
 
 
 if __name__ == "__main__":

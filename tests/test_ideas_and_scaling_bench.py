@@ -371,6 +371,22 @@ def test_ideas_prints_one_row_per_idea_with_the_reference_first(manifest, tmp_pa
     assert "validation split" in result.stdout and "Machine:" in result.stdout
 
 
+def test_ideas_scores_on_the_evaluation_set_only_when_asked_and_checks_the_archive_first(manifest, tmp_path):
+    result = _run("ideas.py", "--profile", "smoke", "progressive", "--eval", "--eval-limit", "20", home=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _table(result.stdout)
+    assert [r[0] for r in rows] == ["`reference`", "`progressive`"] and all(len(r) == 8 for r in rows)
+    assert "| time / reference's | eval accuracy | eval log loss |" in result.stdout
+    assert all(0 <= float(r[6]) <= 1 and 0 < float(r[7]) < 5 for r in rows)
+    assert "Evaluation set: 20 images from eval.zip, measuring only" in result.stdout
+    for args, message in (([str(tmp_path / "no-eval.zip")], "No evaluation set at"),
+                          (["--eval-limit", "1"], "--eval-limit must be at least 2")):
+        bad = _run("ideas.py", "--profile", "smoke", "progressive", "--eval", *args, home=tmp_path)
+        errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
+        assert bad.returncode == 2 and len(errors) == 1 and message in errors[0], bad.stderr[-2000:]
+        assert "Traceback" not in bad.stderr and "== reference" not in bad.stdout  # refused before any training
+
+
 def test_ideas_lists_its_ideas_and_refuses_an_unknown_one(tmp_path):
     listed = _run("ideas.py", "--list", home=tmp_path)
     ideas = _module("ideas")
