@@ -247,19 +247,24 @@ def train_and_score(name: str, frame, profile, eval_set: EvalSet, budget: float 
                   accuracy, log_loss, result.val_accuracy, result.train_seconds)
 
 
+def clipped_scores(labels, p) -> tuple[float, float]:
+    """Accuracy and log loss of P(dog) ``p``, clipped as the prediction command does (every bench script's scores)."""
+    from utils import evaluate
+    from utils.cli.submit import DEFAULT_CLIP
+    from utils.submission import clip_probabilities
+
+    p = clip_probabilities(p, DEFAULT_CLIP)
+    return evaluate.accuracy(labels, p), evaluate.log_loss(labels, p)
+
+
 def eval_scores(model, eval_set: EvalSet, desc: str, show_progress: bool = True) -> tuple[float, float]:
     """``model``'s accuracy and log loss on the evaluation set, with the prediction command's TTA and clipping."""
-    from utils import evaluate as evaluation
-    from utils.cli.submit import DEFAULT_CLIP
     from utils.predict import predict_files
-    from utils.submission import clip_probabilities
 
     prediction = predict_files(model, eval_set.files, tta=True, show_progress=show_progress, desc=desc)
     if prediction.failed:
         raise BenchError(f"{len(prediction.failed)} evaluation image(s) could not be decoded, e.g. {prediction.failed[0].name}.")
-    labels = [kaggle_id(f)[0] for f in prediction.files]
-    p = clip_probabilities(prediction.probabilities, DEFAULT_CLIP)
-    return evaluation.accuracy(labels, p), evaluation.log_loss(labels, p)
+    return clipped_scores([kaggle_id(f)[0] for f in prediction.files], prediction.probabilities)
 
 
 def table(results: list[Result]) -> "pd.DataFrame":

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from accuracy import DEFAULT_EVAL, BenchError, check_disjoint, extract_eval, with_messages  # noqa: E402
+from accuracy import DEFAULT_EVAL, BenchError, check_disjoint, clipped_scores, extract_eval, with_messages  # noqa: E402
 
 CROP = 0.9  # the side of each crop, as a fraction of the image's
 VIEW_SETS = {  # name -> the views averaged
@@ -75,16 +75,6 @@ def views(images: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
 def p_dog(view_logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """P(dog) averaged over the views (rows: images, columns: views), each logit divided by ``temperature``."""
     return (1.0 / (1.0 + np.exp(-np.asarray(view_logits) / temperature))).mean(axis=1)
-
-
-def clipped_scores(labels, p) -> tuple[float, float]:
-    """Accuracy and log loss of P(dog) ``p``, clipped as the prediction command does."""
-    from utils import evaluate
-    from utils.cli.submit import DEFAULT_CLIP
-    from utils.submission import clip_probabilities
-
-    p = clip_probabilities(p, DEFAULT_CLIP)
-    return evaluate.accuracy(labels, p), evaluate.log_loss(labels, p)
 
 
 def scores(labels, view_logits, temperature: float = 1.0) -> tuple[float, float]:

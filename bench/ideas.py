@@ -374,16 +374,11 @@ class Outcome:
 
 def scored(model, dataset, desc: str) -> tuple[float, float]:
     """Validation accuracy and log loss with the prediction command's test-time augmentation and clipping."""
-    import numpy as np
+    from accuracy import clipped_scores
 
-    from utils import evaluate
-    from utils.cli.submit import DEFAULT_CLIP
     from utils.predict import predict_dataset
-    from utils.submission import clip_probabilities
 
-    labels, p = predict_dataset(model, dataset, tta=True, desc=desc)
-    p = clip_probabilities(np.asarray(p, dtype="float64"), DEFAULT_CLIP)
-    return evaluate.accuracy(labels, p), evaluate.log_loss(labels, p)
+    return clipped_scores(*predict_dataset(model, dataset, tta=True, desc=desc))
 
 
 def cannot_apply(idea: Idea, variant) -> str | None:
