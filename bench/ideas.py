@@ -488,11 +488,10 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         start = time.perf_counter()
         trained = fit_in_phases(model, [(*for_fit(*data), until) for data, (_, until) in zip(phase_data, phases)],
                                 callbacks)
-        notes = []
+        notes, last_side = [], phases[-1][0].image_size[0]
         if idea.progressive:
-            side = phases[-1][0].image_size[0]
             notes.append(", then ".join(f"{n} epoch{'s' if n != 1 else ''} at {v.image_size[0]}x{v.image_size[0]}"
-                                        for n, (v, _) in zip(trained, phases) if n) + f"; scored at {side}x{side}")
+                                        for n, (v, _) in zip(trained, phases) if n) + f"; scored at {last_side}x{last_side}")
         if average:  # part of the method, so part of its time
             if average.averaged:
                 batches = recompute_batchnorm_statistics(model, train_ds)
@@ -511,8 +510,7 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         if eval_set is not None:  # measuring only; the network at the side it was scored at on validation
             from accuracy import eval_scores
 
-            side = phases[-1][0].image_size[0]
-            judged = at_side(network, variant_name, overrides, side) if idea.progressive else network
+            judged = at_side(network, variant_name, overrides, last_side) if idea.progressive else network
             on_eval = eval_scores(judged, eval_set, f"{idea.name} on the evaluation set")
         return Outcome(idea.name, idea.what, f"{sum(trained)} of {cap}", accuracy, log_loss, seconds, note,
                        at_sides=at_sides, eval_scores=on_eval)
@@ -560,8 +558,7 @@ def main(argv=None) -> int:
         for listed in IDEAS.values():
             print(f"{listed.name:16s} {listed.what}")
         return 0
-    from utils.config import PROFILES, get_profile
-    from utils.data.dataset import load_manifest
+    from utils.config import PROFILES
     from utils.models.registry import VARIANTS
 
     variant = args.variant
@@ -588,20 +585,27 @@ def main(argv=None) -> int:
     if problems:
         print(f"error: {problems[0]}", file=sys.stderr)
         return 2
-    from accuracy import BenchError, check_disjoint, extract_eval
+    from accuracy import with_messages
+
+    return with_messages(measured, args)
+
+
+def measured(args) -> int:
+    """Check the evaluation set if one is asked for, then :func:`report`; a bad archive stops it before any training."""
+    from accuracy import check_disjoint, extract_eval
+
+    from utils.config import get_profile
+    from utils.data.dataset import load_manifest
 
     profile = get_profile(args.profile)
     frame = load_manifest(profile)
     private = Path(tempfile.mkdtemp(prefix="catsdogs-eval-"))
-    try:  # the evaluation set first: a bad archive stops the run before any training
+    try:
         eval_set = None
         if args.eval is not None:
             eval_set = extract_eval(args.eval, private, args.eval_limit)
             check_disjoint(frame.loc[frame["split"].isin(["train", "validation"]), "filepath"], eval_set)
-        report(args, variant, frame, profile, eval_set)
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        report(args, args.variant, frame, profile, eval_set)
     finally:
         shutil.rmtree(private, ignore_errors=True)
     return 0
