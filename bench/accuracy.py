@@ -4,7 +4,7 @@
                              [--profile default] [--eval PATH] [--eval-limit N] [--quick]
                              [--add-training ARCHIVE ...]
 
-Trains each named registered variant (default: ``baseline tf_tutorial chollet_ch8 deeper larger_input``)
+Trains each named registered variant (default: ``baseline tf_tutorial chollet_ch8 deeper larger_input progressive``)
 on the profile's training split of the data the course finds (``CATSDOGS_DATA``: the shared
 4,000-image sample), exactly as ``utils.fit.train_variant`` does, and scores each model it
 saved on the evaluation set ``../shared/data/dogs-vs-cats-eval/eval.zip``: 4,000 labelled Kaggle
@@ -20,6 +20,8 @@ images that no training run, validation split or choice of settings has seen.
   it is not expected to finish; the first epoch always runs). The variant's own epoch count
   stays its cap. The table reports the epochs each reached. ``--published-epochs`` trains the
   variants other than ``baseline`` at their own (published) epochs with no budget instead.
+  A variant trained in phases (``progressive``: progressive resizing, two calls of ``fit``) has
+  one budget for the whole run.
 * Each model is scored as the prediction command (``python -m utils.submit``) would use it: the
   checkpoint ``models/<run>.keras`` the run saved, P(dog) with its test-time augmentation (the
   mean over the image and its mirror image, ``utils.predict.predict_files``) and clipped to
@@ -58,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.config import PROJECT_ROOT  # noqa: E402
 
-DEFAULT_VARIANTS = ("baseline", "tf_tutorial", "chollet_ch8", "deeper", "larger_input")
+DEFAULT_VARIANTS = ("baseline", "tf_tutorial", "chollet_ch8", "deeper", "larger_input", "progressive")
 DEFAULT_EVAL = PROJECT_ROOT.parent / "shared" / "data" / "dogs-vs-cats-eval" / "eval.zip"
 COLUMNS = ["variant", "input", "params", "epochs", "eval accuracy", "eval log loss", "val accuracy",
            "training time", "time / baseline's"]
@@ -180,16 +182,22 @@ def _time_budget_class():
     import keras
 
     class TimeBudget(keras.callbacks.Callback):
-        """Stop training at the end of an epoch when one more epoch as long as the last would end past ``seconds``."""
+        """Stop training at the end of an epoch when one more epoch as long as the last would end past ``seconds``.
+
+        The clock starts at the first ``fit`` it sees and runs on through later ones: a variant
+        trained in phases (progressive resizing, ``utils.fit.fit_in_phases``) has one budget.
+        """
 
         def __init__(self, seconds: float, clock=time.perf_counter):
             super().__init__()
             self.seconds = float(seconds)
             self.clock = clock
             self.stopped = False
+            self.start = None
 
         def on_train_begin(self, logs=None):
-            self.start = self.clock()
+            if self.start is None:
+                self.start = self.clock()
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_start = self.clock()

@@ -1,6 +1,6 @@
 """One idea at a time on top of a variant (``deeper`` unless ``--variant``), measured on the validation split only.
 
-    python bench/ideas.py [IDEA ...] [--variant deeper] [--profile default] [--epochs N]
+    python bench/ideas.py [IDEA ...] [--variant deeper] [--profile default] [--epochs N] [--seed N]
                           [--test-sides SIDE ...] [--eval [PATH]] [--eval-limit N] [--list]
 
 Each idea changes one thing of the variant (``deeper`` unless ``--variant`` is given: the ideas
@@ -83,6 +83,10 @@ command's test-time augmentation and clipping), in two more columns. It measures
 chosen on validation, and an idea is scored there only once it has been chosen (the run then
 shows the unchanged variant beside it, trained from the same seed in the same run).
 ``--eval-limit N`` scores N of its images (half of each class), for quick checks.
+
+``--seed N`` trains every row from another seed (initial weights, shuffling, augmentation; the
+profile's own by default) on the same split: one seed's gain can be luck, and a second seed shows
+whether it repeats.
 
 The ideas are measured apart, one change each; ``a+b`` (e.g. ``bf16+input_80``) trains a
 combination as one more row.
@@ -189,25 +193,6 @@ def progressive_plan(side: int, epochs: int, fractions: tuple[float, float]) -> 
         return first, last, 0
     exact = epochs * (last ** 2 - side ** 2) / (last ** 2 - first ** 2)
     return first, last, min(epochs - 1, max(1, round(exact)))
-
-
-def fit_in_phases(model, phases: list[tuple], callbacks: list) -> list[int]:
-    """``model.fit`` on each ``(train, validation, last_epoch)`` phase in turn; the epochs each one trained (0: none).
-
-    One compiled model and its optimizer go on from phase to phase (``initial_epoch`` carries the
-    epoch count), so a learning-rate schedule on the optimizer's steps continues across them. If
-    a callback stops training early, the later phases do not run.
-    """
-    trained, start, stopped = [], 0, False
-    for train, validation, last_epoch in phases:
-        if stopped or last_epoch <= start:
-            trained.append(0)
-            continue
-        history = model.fit(train, validation_data=validation, initial_epoch=start, epochs=last_epoch,
-                            callbacks=callbacks, verbose=0, shuffle=False)  # the tf.data pipeline shuffles
-        trained.append(len(history.epoch))
-        start, stopped = last_epoch, model.stop_training  # early stopping ends the whole run
-    return trained
 
 
 def mixup_batches(dataset, alpha: float, seed: int):
@@ -445,7 +430,7 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
 
     import keras
 
-    from utils.fit.variants import learning_rate_schedule, variant_datasets
+    from utils.fit import fit_in_phases, learning_rate_schedule, variant_datasets
     from utils.models.cost import bf16_supported
     from utils.models.registry import build_model, get_variant
 
@@ -486,8 +471,9 @@ def train_idea(idea: Idea, variant_name: str, frame, profile, epochs: int | None
         average = weight_average_callback(math.floor(cap * idea.swa_from)) if idea.swa_from is not None else None
         callbacks += [average] if average else []
         start = time.perf_counter()
-        trained = fit_in_phases(model, [(*for_fit(*data), until) for data, (_, until) in zip(phase_data, phases)],
-                                callbacks)
+        histories = fit_in_phases(model, [(*for_fit(*data), until) for data, (_, until) in zip(phase_data, phases)],
+                                  callbacks)
+        trained = [len(h.epoch) if h is not None else 0 for h in histories]
         notes, last_side = [], phases[-1][0].image_size[0]
         if idea.progressive:
             notes.append(", then ".join(f"{n} epoch{'s' if n != 1 else ''} at {v.image_size[0]}x{v.image_size[0]}"
@@ -544,6 +530,8 @@ def main(argv=None) -> int:
     parser.add_argument("--variant", default="deeper", help="the variant the ideas change (default: deeper)")
     parser.add_argument("--profile", default="default")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the reference (default: the variant's)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="training seed of every row (default: the profile's); the split stays the profile's")
     parser.add_argument("--test-sides", type=int, nargs="+", default=[], metavar="SIDE",
                         help="also score each trained model on validation images of SIDE x SIDE pixels")
     from accuracy import DEFAULT_EVAL
@@ -592,13 +580,17 @@ def main(argv=None) -> int:
 
 def measured(args) -> int:
     """Check the evaluation set if one is asked for, then :func:`report`; a bad archive stops it before any training."""
+    from dataclasses import replace
+
     from accuracy import check_disjoint, extract_eval
 
     from utils.config import get_profile
     from utils.data.dataset import load_manifest
 
     profile = get_profile(args.profile)
-    frame = load_manifest(profile)
+    frame = load_manifest(profile)  # the profile's split, whatever the training seed
+    if args.seed is not None:
+        profile = replace(profile, seed=args.seed)
     private = Path(tempfile.mkdtemp(prefix="catsdogs-eval-"))
     try:
         eval_set = None
@@ -625,7 +617,7 @@ def report(args, variant: str, frame, profile, eval_set) -> None:
         figures = (f"{o.epochs} epochs, val accuracy {o.val_accuracy:.4f}, log loss {o.val_log_loss:.4f}, "
                    f"{o.seconds:.0f} s" if o.seconds is not None else "")
         print(f"   {'; '.join(part for part in (figures, o.note) if part)}", flush=True)
-    print(f"\nIdeas on `{variant}`, profile {profile.name!r}, validation split "
+    print(f"\nIdeas on `{variant}`, profile {profile.name!r}, training seed {profile.seed}, validation split "
           f"({int((frame['split'] == 'validation').sum())} images; TTA, clipped as the prediction command does).")
     print(f"Machine: {cpu_description()}; started {started}, finished "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average (1 min) {load:.1f} at the start, "

@@ -5,15 +5,9 @@ import platform
 
 
 def describe() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from utils.models.cost import cpu_info
+
+    cpu = cpu_info().model
     memory = ""
     try:
         import psutil

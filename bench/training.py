@@ -38,18 +38,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def cpu_peak_gflops() -> tuple[float, str]:
     """Estimated fp32 peak of this CPU and how it was estimated."""
+    from utils.models.cost import cpu_info
+
     cores = os.cpu_count() or 1
-    mhz = None
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("cpu MHz") and mhz is None:
-                    mhz = float(line.split(":")[1])
-                if line.startswith("flags") and not flags:
-                    flags = line
-    except OSError:
-        pass
+    _, flags, mhz = cpu_info()
     ghz = (mhz or 2500.0) / 1000
     per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 16
     return cores * ghz * per_cycle, f"{cores} cores x {ghz:.2f} GHz x {per_cycle} FLOPs/cycle"

@@ -53,6 +53,13 @@ def test_the_time_budget_stops_before_an_epoch_it_would_overrun():
     history = model.fit(np.zeros((8, 2)), np.zeros(8), epochs=6, verbose=0,
                         callbacks=[QuarterSecondEpochs(), unlimited])
     assert not unlimited.stopped and len(history.history["loss"]) == 6
+    # one budget across a run trained in two calls of fit (progressive resizing): the clock does not restart
+    now[0] = 0.0
+    across = bench.time_budget(1.0, clock=lambda: now[0])
+    first = model.fit(np.zeros((8, 2)), np.zeros(8), epochs=2, verbose=0, callbacks=[QuarterSecondEpochs(), across])
+    second = model.fit(np.zeros((8, 2)), np.zeros(8), initial_epoch=2, epochs=50, verbose=0,
+                       callbacks=[QuarterSecondEpochs(), across])
+    assert across.stopped and len(first.history["loss"]) + len(second.history["loss"]) == 4
 
 
 def test_the_reference_is_the_median_baseline_time_so_one_slow_run_does_not_move_the_budget():

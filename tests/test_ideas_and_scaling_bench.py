@@ -127,54 +127,6 @@ def test_progressive_resizing_switches_where_the_pixels_match_the_unchanged_sche
     assert ideas.progressive_plan(80, 2, fractions) == (64, 96, 1)
 
 
-def test_training_in_phases_carries_one_optimizer_across_input_sides_and_stops_with_early_stopping():
-    import keras
-    import tensorflow as tf
-
-    ideas = _module("ideas")
-
-    class Side(keras.layers.Layer):  # keeps the side of the last batch it was given
-        def build(self, input_shape):
-            self.side = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False)
-
-        def call(self, x, training=None):
-            if training:
-                self.side.assign(tf.shape(x)[1])
-            return x
-
-    def model():
-        inputs = keras.Input((None, None, 3))
-        outputs = keras.layers.Dense(2, activation="softmax")(
-            keras.layers.GlobalAveragePooling2D()(Side(name="side")(inputs)))
-        built = keras.Model(inputs, outputs)
-        built.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
-        return built
-
-    def data(side):
-        images = tf.random.uniform((8, side, side, 3), seed=1)
-        return tf.data.Dataset.from_tensor_slices((images, tf.constant([0, 1] * 4))).batch(4)
-
-    class Sides(keras.callbacks.Callback):  # the side each epoch trained at, and where to stop
-        def __init__(self, stop_after=None):
-            super().__init__()
-            self.seen, self.stop_after = [], stop_after
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seen.append(int(self.model.get_layer("side").side.numpy()))
-            if self.stop_after is not None and len(self.seen) >= self.stop_after:
-                self.model.stop_training = True
-
-    net, sides = model(), Sides()
-    trained = ideas.fit_in_phases(net, [(data(8), data(8), 1), (data(16), data(16), 3)], callbacks=[sides])
-    assert trained == [1, 2] and int(net.optimizer.iterations) == 3 * 2  # 2 batches an epoch, 3 epochs, one optimizer
-    assert sides.seen == [8, 16, 16]
-
-    net, sides = model(), Sides(stop_after=1)
-    trained = ideas.fit_in_phases(net, [(data(8), data(8), 2), (data(16), data(16), 3)], callbacks=[sides])
-    assert trained == [1, 0] and sides.seen == [8]  # stopped early in the first phase: the second never ran
-    assert ideas.fit_in_phases(model(), [(data(8), data(8), 0), (data(16), data(16), 1)], callbacks=[]) == [0, 1]
-
-
 def test_random_resized_crops_cut_a_box_of_the_asked_area_and_only_while_training():
     import keras
 
@@ -379,6 +331,11 @@ def test_ideas_scores_on_the_evaluation_set_only_when_asked_and_checks_the_archi
     assert "| time / reference's | eval accuracy | eval log loss |" in result.stdout
     assert all(0 <= float(r[6]) <= 1 and 0 < float(r[7]) < 5 for r in rows)
     assert "Evaluation set: 20 images from eval.zip, measuring only" in result.stdout
+    # another training seed, the same split: the reference trains to other scores
+    reseeded = _run("ideas.py", "--profile", "smoke", "reference", "--seed", "7", home=tmp_path)
+    assert reseeded.returncode == 0, reseeded.stderr[-3000:]
+    assert "training seed 7, validation split (60 images" in reseeded.stdout
+    assert _table(reseeded.stdout)[0][3:5] != rows[0][3:5]
     for args, message in (([str(tmp_path / "no-eval.zip")], "No evaluation set at"),
                           (["--eval-limit", "1"], "--eval-limit must be at least 2")):
         bad = _run("ideas.py", "--profile", "smoke", "progressive", "--eval", *args, home=tmp_path)

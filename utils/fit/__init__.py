@@ -15,14 +15,18 @@ the notebooks (03 and 04). This module does the bookkeeping around it:
 :func:`fit_and_log` is all three around ``model.fit`` in one call, and :func:`train_variant`
 trains a registered variant (:mod:`utils.models.registry`) with it: that is what the command
 line (``python -m utils train``) and the notebooks that only need *a* trained model use.
+A variant with ``progressive`` set (progressive resizing) trains in two calls of ``fit`` in one
+run, first on smaller images, then at its own input size (:func:`fit_in_phases`: one optimizer,
+one history, one ``history.csv``), and its checkpoint is the network rebuilt for that last size.
 Run names are ``<variant>-<YYYYmmdd-HHMMSS>`` (plus ``-2``, ``-3``... if taken): re-running
 never overwrites an old run.
 
 Every public name is imported from ``utils.fit``: ``run`` holds a run's bookkeeping, ``variants``
 trains a registered variant.
 """
-from utils.fit.run import Run, callback_settings, fit_and_log, save_image_model, start_run
+from utils.fit.run import (Run, callback_settings, fit_and_log, fit_in_phases, merged_history, save_image_model,
+                           start_run)
 from utils.fit.variants import learning_rate_schedule, train_variant, variant_datasets, variant_hparams
 
-__all__ = ["Run", "callback_settings", "fit_and_log", "learning_rate_schedule", "save_image_model", "start_run",
-           "train_variant", "variant_datasets", "variant_hparams"]
+__all__ = ["Run", "callback_settings", "fit_and_log", "fit_in_phases", "learning_rate_schedule", "merged_history",
+           "save_image_model", "start_run", "train_variant", "variant_datasets", "variant_hparams"]

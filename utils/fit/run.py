@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import keras
 import numpy as np
@@ -162,6 +162,39 @@ def callback_settings(callbacks: Sequence[keras.callbacks.Callback]) -> list[tup
     return [(type(c).__name__, *(str(getattr(c, k)) for k in keys if hasattr(c, k))) for c in callbacks]
 
 
+def fit_in_phases(model: keras.Model, phases: Sequence[tuple], callbacks: Sequence[keras.callbacks.Callback],
+                  verbose: int = 0) -> list[keras.callbacks.History | None]:
+    """``model.fit`` on each ``(train, validation, last_epoch)`` phase in turn; each one's history (None: did not run).
+
+    Progressive resizing (notebook 04) trains one network on small images first, then on larger
+    ones: one compiled model and its optimizer go on from phase to phase (``initial_epoch``
+    carries the epoch count), so a learning-rate schedule on the optimizer's steps, and Adam's
+    moments, continue across them. The same callbacks see every phase; a ``CSVLogger`` among them
+    appends from the second phase on, so its file holds every epoch. If a callback stops training
+    early (``model.stop_training``), the later phases do not run. Early stopping starts counting
+    again at each phase: Keras resets it when ``fit`` begins.
+    """
+    histories, start, stopped = [], 0, False
+    for train, validation, last_epoch in phases:
+        if stopped or last_epoch <= start:
+            histories.append(None)
+            continue
+        histories.append(model.fit(train, validation_data=validation, initial_epoch=start, epochs=last_epoch,
+                                   callbacks=list(callbacks), verbose=verbose,
+                                   shuffle=False))  # the tf.data pipeline shuffles; Keras would only warn
+        start, stopped = last_epoch, model.stop_training  # early stopping ends the whole run
+        for callback in callbacks:
+            if isinstance(callback, keras.callbacks.CSVLogger):
+                callback.append = True  # the next phase adds its epochs to the same file
+    return histories
+
+
+def merged_history(histories: Sequence[keras.callbacks.History | None]) -> dict[str, list]:
+    """One history (``{metric: [one value per epoch]}``) from the phases :func:`fit_in_phases` ran, in order."""
+    ran = [h.history for h in histories if h is not None]
+    return {key: [value for h in ran for value in h.get(key, [])] for key in (ran[0] if ran else {})}
+
+
 def fit_and_log(
     model: keras.Model,
     train_ds: tf.data.Dataset,
@@ -177,6 +210,8 @@ def fit_and_log(
     profile: str | None = None,
     verbose: int | None = None,
     restore_best: bool = True,
+    earlier_phases: Sequence[tuple] = (),
+    final_model: Callable[[keras.Model], keras.Model] | None = None,
 ) -> RunResult:
     """:func:`start_run`, ``model.fit`` with :meth:`Run.callbacks` (plus ``callbacks``), :meth:`Run.finish`.
 
@@ -184,6 +219,12 @@ def fit_and_log(
     With a ``tf.distribute`` ``strategy``, the model must have been built and compiled inside
     ``strategy.scope()`` (as :func:`train_variant` does); Keras then splits every batch across
     the devices.
+
+    ``earlier_phases`` are ``(train, validation, last_epoch)`` fits that come before the last one
+    (``train_ds``, ``val_ds`` up to ``epochs``), in one run with one optimizer and one history
+    (:func:`fit_in_phases`; progressive resizing). ``final_model(model)``, if given, is the model
+    the run saves to its checkpoint and scores once training ends, e.g. a copy of a network trained
+    at several input sides, built for the last one (:func:`~utils.fit.variants.train_variant`).
     """
     if not getattr(model, "compiled", False):
         raise ValueError("Compile the model first (utils.models.registry.build_model returns it compiled).")
@@ -191,11 +232,15 @@ def fit_and_log(
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     start = time.perf_counter()
     with scope:
-        fit = model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                        callbacks=[*run.callbacks(patience, restore_best), *callbacks],
-                        verbose=run.verbose if verbose is None else verbose,
-                        shuffle=False)  # the tf.data pipeline shuffles; Keras would only warn
-    return run.finish(model, fit, val_ds, time.perf_counter() - start, strategy=strategy)
+        histories = fit_in_phases(model, [*earlier_phases, (train_ds, val_ds, epochs)],
+                                  [*run.callbacks(patience, restore_best), *callbacks],
+                                  verbose=run.verbose if verbose is None else verbose)
+    seconds = time.perf_counter() - start
+    if final_model is not None:
+        with scope:
+            model = final_model(model)
+        model.save(run.model_path)  # replaces the last checkpoint: the same weights, for the last input
+    return run.finish(model, merged_history(histories), val_ds, seconds, strategy=strategy)
 
 
 def save_image_model(parts: TransferModel, result: RunResult) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 import keras
@@ -53,6 +54,41 @@ def variant_datasets(frame: pd.DataFrame, variant: Variant, seed: int = SEED) ->
     return make_dataset(frame, "train", **common), make_dataset(frame, "validation", **common)
 
 
+def progressive_phases(variant: Variant, epochs: int) -> list[tuple[Variant, int]]:
+    """The phases ``variant`` trains in: ``(the variant at the phase's input size, the epoch the phase ends at)``.
+
+    Without ``variant.progressive``, one phase of ``epochs`` at ``variant.image_size``. With
+    ``progressive=(side, share)`` (progressive resizing, notebook 04), ``round(share x epochs)``
+    epochs at ``side x side`` first, at least one at each size, then the rest at
+    ``variant.image_size``; a run of one epoch trains at ``image_size`` only.
+    """
+    if variant.progressive is None:
+        return [(variant, epochs)]
+    side, share = variant.progressive
+    at_first = min(epochs - 1, max(1, round(share * epochs))) if epochs >= 2 else 0
+    return [(replace(variant, image_size=(side, side), progressive=None), at_first), (variant, epochs)]
+
+
+def check_progressive(variant: Variant) -> None:
+    """Refuse, with what to change, a ``progressive`` variant one network cannot train at two sizes."""
+    if variant.progressive is None:
+        return
+    side, share = variant.progressive
+    problems = []
+    if variant.options.get("builder") != "gap_cnn":
+        problems.append("its network must end in global average pooling (builder 'gap_cnn') to take two input sizes")
+    if len(set(variant.image_size)) != 1:
+        problems.append(f"its image_size must be square, not {variant.image_size}")
+    if variant.restore_best:
+        problems.append("it must keep its last epoch (restore_best=False): the best one could be at the first size")
+    if not (isinstance(side, int) and side >= 32 and 0 < share < 1):
+        problems.append("progressive must be (a side of 32 pixels or more, a share between 0 and 1), "
+                        f"not {variant.progressive}")
+    if problems:
+        raise ValueError(f"Variant {variant.name!r} cannot train with progressive resizing: "
+                         + "; ".join(problems) + ".")
+
+
 def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -> dict:
     """The hyperparameters a run of ``variant`` records for TensorBoard's HParams dashboard (notebook 04).
 
@@ -74,6 +110,7 @@ def variant_hparams(variant: Variant, epochs: int, profile: str | None = None) -
         "precision": compute_policy(variant),  # what build_model computes in
         "max_epochs": epochs,
         "profile": profile,
+        **({"progressive": "{}px for {:.0%} of the epochs".format(*variant.progressive)} if variant.progressive else {}),
         **{k: v for k, v in variant.options.items() if k != "builder"},
     }
 
@@ -99,16 +136,29 @@ def train_variant(name: str, frame: pd.DataFrame | None = None, profile: Profile
         from utils.data.dataset import load_manifest
 
         frame = load_manifest(profile)
+    check_progressive(variant)
     keras.utils.set_random_seed(profile.seed)
     epochs = profile.epochs(epochs or variant.epochs)
+    phases = progressive_phases(variant, epochs)
+    earlier = [(*variant_datasets(frame, at, seed=profile.seed), until) for at, until in phases[:-1] if until]
     train_ds, val_ds = variant_datasets(frame, variant, seed=profile.seed)
 
     steps_per_epoch = math.ceil(int((frame["split"] == "train").sum()) / variant.batch_size)
-    learning_rate = learning_rate_schedule(variant, steps_per_epoch, epochs)
+    learning_rate = learning_rate_schedule(variant, steps_per_epoch, epochs)  # one schedule across the phases
     model_overrides = {k: v for k, v in overrides.items() if k != "learning_rate"}
+    any_size = {"image_size": (None, None)} if earlier else {}  # one network for every phase's input size
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
-        model = build_model(name, learning_rate=learning_rate, **model_overrides)
+        model = build_model(name, learning_rate=learning_rate, **{**model_overrides, **any_size})
+
+    def at_last_size(trained: keras.Model) -> keras.Model:
+        """The trained network rebuilt for ``variant.image_size``, so its checkpoint says what input it takes."""
+        final = build_model(name, learning_rate=learning_rate, **model_overrides)
+        final.set_weights(trained.get_weights())
+        final.optimizer.build(final.trainable_variables)  # so the checkpoint reloads without warnings
+        return final
+
     return fit_and_log(model, train_ds, val_ds, run_name=run_name, hparams=variant_hparams(variant, epochs, profile.name),
                        epochs=epochs, callbacks=callbacks, strategy=strategy, patience=variant.patience, variant=name,
-                       profile=profile.name, restore_best=variant.restore_best)
+                       profile=profile.name, restore_best=variant.restore_best, earlier_phases=earlier,
+                       final_model=at_last_size if earlier else None)

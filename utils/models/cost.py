@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -20,9 +20,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _cpuinfo() -> tuple[str, set[str]]:
-    """The processor's model name and its feature flags (Linux's /proc/cpuinfo; empty elsewhere)."""
-    model, flags = platform.processor() or platform.machine(), set()
+class CpuInfo(NamedTuple):
+    model: str  # the processor's model name
+    flags: set[str]  # its feature flags (avx2, avx512f, avx512_bf16, amx_tile...)
+    mhz: float | None  # the first core's clock as the kernel reports it, None if unknown
+
+
+def cpu_info() -> CpuInfo:
+    """The processor's model name, feature flags and clock: Linux's /proc/cpuinfo, read here only (empty elsewhere)."""
+    model, flags, mhz = platform.processor() or platform.machine(), set(), None
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
@@ -30,14 +36,16 @@ def _cpuinfo() -> tuple[str, set[str]]:
                     model = line.split(":", 1)[1].strip()
                 if line.startswith("flags") and not flags:
                     flags = set(line.split(":", 1)[1].split())
-    except OSError:
+                if line.startswith("cpu MHz") and mhz is None:
+                    mhz = float(line.split(":", 1)[1])
+    except (OSError, ValueError):
         pass
-    return model, flags
+    return CpuInfo(model, flags, mhz)
 
 
 def cpu_description() -> str:
     """Processor model, logical CPUs, and which of AVX2 / AVX-512 / AVX-512 BF16 / AMX it has (notebook 09)."""
-    model, flags = _cpuinfo()
+    model, flags, _ = cpu_info()
     found = [name for name, flag in [("AVX2", "avx2"), ("AVX-512", "avx512f"), ("AVX-512 BF16", "avx512_bf16"),
                                      ("AMX", "amx_tile")] if flag in flags]
     return f"{model}, {os.cpu_count()} logical CPUs, {', '.join(found) or 'no AVX2'}"
@@ -46,7 +54,7 @@ def cpu_description() -> str:
 def bf16_supported() -> bool:
     """True when the CPU computes in bfloat16 in hardware (AVX512-BF16 or AMX-BF16), where
     ``keras.mixed_precision.set_global_policy("mixed_bfloat16")`` can pay off (bench/training.py)."""
-    flags = _cpuinfo()[1]
+    flags = cpu_info().flags
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 

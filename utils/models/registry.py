@@ -47,6 +47,9 @@ class Variant:
     # compute in bfloat16 (weights stay float32) where the CPU does it in hardware (AVX512-BF16 or
     # AMX: utils.models.cost.bf16_supported); float32 elsewhere, where bfloat16 would be emulated and slower
     mixed_precision: bool = False
+    # progressive resizing: (first side, share of the epochs): train at first side x first side for that share
+    # of the epochs, then at image_size for the rest (utils.fit.variants.progressive_phases); None: image_size throughout
+    progressive: tuple[int, float] | None = None
     options: dict = field(default_factory=dict)  # passed to the builder
 
     @property
@@ -111,6 +114,20 @@ VARIANTS: dict[str, Variant] = {
             image_size=(80, 80), color_mode="rgb", epochs=35, batch_size=64,
             learning_rate=2e-3, lr_schedule="cosine", warmup_epochs=1, patience=10, restore_best=False,
             mixed_precision=True,
+            options={"builder": "gap_cnn", "filters": (16, 32, 64, 128, 256), "convs_per_block": (1, 2, 2, 2, 1),
+                     "dropout": 0.3},
+        ),
+        # Not (yet) a notebook-04 step: a candidate bench/accuracy.py measures against larger_input.
+        Variant(
+            "progressive",
+            "larger_input's network and recipe with progressive resizing: 64x64 inputs for the first 55% of the "
+            "epochs, 96x96 for the rest (the pixels, so about the FLOPs, of 80x80 throughout), ending and predicting "
+            "at 96x96.",
+            image_size=(96, 96), color_mode="rgb", epochs=35, batch_size=64,
+            learning_rate=2e-3, lr_schedule="cosine", warmup_epochs=1, patience=10, restore_best=False,
+            mixed_precision=True,
+            # 0.55 = (96² - 80²) / (96² - 64²): the share at 64 that makes the run's pixels those of 80x80 throughout
+            progressive=(64, 0.55),
             options={"builder": "gap_cnn", "filters": (16, 32, 64, 128, 256), "convs_per_block": (1, 2, 2, 2, 1),
                      "dropout": 0.3},
         ),
