@@ -70,7 +70,8 @@ def test_a_run_is_unfinished_until_finish_writes_run_json(home):
     import tensorflow as tf
 
     data = tf.data.Dataset.from_tensor_slices((np.zeros((4, 50, 50, 1), "float32"), np.array([0, 1, 0, 1]))).batch(2)
-    fit = model.fit(data, validation_data=data, epochs=1, verbose=0, callbacks=run.callbacks())
+    fit = model.fit(data, validation_data=data, epochs=1, verbose=0, callbacks=run.callbacks(),
+                    shuffle=False)  # the dataset is the order; Keras would only warn
     result = run.finish(model, fit, data, train_seconds=596.96)
     table = list_runs(include_unfinished=True)
     assert table["finished"].tolist() == [True]
