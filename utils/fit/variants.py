@@ -58,7 +58,7 @@ def progressive_phases(variant: Variant, epochs: int) -> list[tuple[Variant, int
     """The phases ``variant`` trains in: ``(the variant at the phase's input size, the epoch the phase ends at)``.
 
     Without ``variant.progressive``, one phase of ``epochs`` at ``variant.image_size``. With
-    ``progressive=(side, share)`` (progressive resizing, notebook 04), ``round(share x epochs)``
+    ``progressive=(side, share)`` (progressive resizing), ``round(share x epochs)``
     epochs at ``side x side`` first, at least one at each size, then the rest at
     ``variant.image_size``; a run of one epoch trains at ``image_size`` only.
     """
