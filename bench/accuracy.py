@@ -26,7 +26,12 @@ images that no training run, validation split or choice of settings has seen.
   checkpoint ``models/<run>.keras`` the run saved, P(dog) with its test-time augmentation (the
   mean over the image and its mirror image, ``utils.predict.predict_files``) and clipped to
   its default bound (``utils.submit.DEFAULT_CLIP``); accuracy and Kaggle's log loss
-  (``utils.evaluate``). The evaluation images are extracted, read-only, into a private
+  (``utils.evaluate``). Beside it, the log loss with a temperature (notebook 08,
+  ``python -m utils.submit --temperature T``): T is the one of notebook 08's grid with the lowest
+  log loss on the run's whole validation split (notebook 08 chooses on one half of it and
+  reports on the other), never on the evaluation set, and the table gives both T and the
+  evaluation set's log loss with it (accuracy does not change: a temperature moves no answer
+  across 0.5). The evaluation images are extracted, read-only, into a private
   temporary folder removed at the end; they never reach a training or validation pipeline,
   and the script refuses to run when any of them (by Kaggle id or by content) is among the
   training data.
@@ -62,8 +67,8 @@ from utils.config import PROJECT_ROOT  # noqa: E402
 
 DEFAULT_VARIANTS = ("baseline", "tf_tutorial", "chollet_ch8", "deeper", "larger_input", "progressive")
 DEFAULT_EVAL = PROJECT_ROOT.parent / "shared" / "data" / "dogs-vs-cats-eval" / "eval.zip"
-COLUMNS = ["variant", "input", "params", "epochs", "eval accuracy", "eval log loss", "val accuracy",
-           "training time", "time / baseline's"]
+COLUMNS = ["variant", "input", "params", "epochs", "eval accuracy", "eval log loss", "T (val)", "eval log loss at T",
+           "val accuracy", "training time", "time / baseline's"]
 
 
 class BenchError(RuntimeError):
@@ -233,6 +238,8 @@ class Result:
     stopped_by_budget: bool
     eval_accuracy: float
     eval_log_loss: float
+    temperature: float  # chosen on the validation split
+    eval_log_loss_at_t: float
     val_accuracy: float
     train_seconds: float
 
@@ -242,6 +249,7 @@ def train_and_score(name: str, frame, profile, eval_set: EvalSet, budget: float 
     from utils.fit import train_variant
     from utils.models.registry import get_variant
     from utils.predict import load_model
+    from utils.submission.temperature import soften
 
     variant = get_variant(name)
     callbacks = [time_budget(budget)] if budget is not None else []
@@ -249,10 +257,13 @@ def train_and_score(name: str, frame, profile, eval_set: EvalSet, budget: float 
           + (f", training-time budget {budget / 60:.1f} min" if budget is not None else ", no time budget"), flush=True)
     result = train_variant(name, frame=frame, profile=profile, callbacks=callbacks)
     model = load_model(result.model_path)  # what the prediction command would use
-    accuracy, log_loss = eval_scores(model, eval_set, f"Scoring {name} on the evaluation set", show_progress)
+    labels, p = eval_probabilities(model, eval_set, f"Scoring {name} on the evaluation set", show_progress)
+    accuracy, log_loss = clipped_scores(labels, p)
+    temperature = validation_temperature(model, frame, show_progress)
+    _, log_loss_at_t = clipped_scores(labels, soften(p, temperature))
     return Result(name, "x".join(map(str, variant.input_shape)), int(model.count_params()), len(result.history),
                   profile.epochs(variant.epochs), bool(callbacks and callbacks[0].stopped),
-                  accuracy, log_loss, result.val_accuracy, result.train_seconds)
+                  accuracy, log_loss, temperature, log_loss_at_t, result.val_accuracy, result.train_seconds)
 
 
 def clipped_scores(labels, p) -> tuple[float, float]:
@@ -265,14 +276,40 @@ def clipped_scores(labels, p) -> tuple[float, float]:
     return evaluate.accuracy(labels, p), evaluate.log_loss(labels, p)
 
 
-def eval_scores(model, eval_set: EvalSet, desc: str, show_progress: bool = True) -> tuple[float, float]:
-    """``model``'s accuracy and log loss on the evaluation set, with the prediction command's TTA and clipping."""
+def eval_probabilities(model, eval_set: EvalSet, desc: str, show_progress: bool = True) -> tuple[list[int], "np.ndarray"]:
+    """The evaluation set's labels and ``model``'s P(dog) for them, with the prediction command's TTA (not clipped)."""
     from utils.predict import predict_files
 
     prediction = predict_files(model, eval_set.files, tta=True, show_progress=show_progress, desc=desc)
     if prediction.failed:
         raise BenchError(f"{len(prediction.failed)} evaluation image(s) could not be decoded, e.g. {prediction.failed[0].name}.")
-    return clipped_scores([kaggle_id(f)[0] for f in prediction.files], prediction.probabilities)
+    return [kaggle_id(f)[0] for f in prediction.files], prediction.probabilities
+
+
+def eval_scores(model, eval_set: EvalSet, desc: str, show_progress: bool = True) -> tuple[float, float]:
+    """``model``'s accuracy and log loss on the evaluation set, with the prediction command's TTA and clipping."""
+    return clipped_scores(*eval_probabilities(model, eval_set, desc, show_progress))
+
+
+def validation_temperature(model, frame, show_progress: bool = False) -> float:
+    """The temperature of notebook 08's grid with the lowest log loss on the whole validation split.
+
+    P(dog) with the prediction command's TTA on the validation images (never the evaluation set),
+    then :func:`utils.submission.temperature.best_temperature` over its grid (0.5 to 3); the
+    evaluation set's log loss is then reported with ``python -m utils.submit --temperature T``'s
+    P(dog): softened, then clipped.
+    """
+    from utils.predict import predict_files
+    from utils.submission.temperature import best_temperature
+
+    validation = frame[frame["split"] == "validation"]
+    label_of = dict(zip(map(str, validation["filepath"]), validation["label"].astype(int)))
+    prediction = predict_files(model, list(label_of), tta=True, show_progress=show_progress,
+                               desc="P(dog) on the validation split, for a temperature")
+    if prediction.failed:
+        raise BenchError(f"{len(prediction.failed)} validation image(s) could not be decoded, e.g. "
+                         f"{prediction.failed[0].name}: run notebook 01 again to rebuild the manifest.")
+    return best_temperature([label_of[str(f)] for f in prediction.files], prediction.probabilities)
 
 
 def table(results: list[Result]) -> "pd.DataFrame":
@@ -287,6 +324,8 @@ def table(results: list[Result]) -> "pd.DataFrame":
         "epochs": f"{r.epochs_run} of {r.epochs_cap}" + (" (budget)" if r.stopped_by_budget and r.epochs_run < r.epochs_cap else ""),
         "eval accuracy": f"{r.eval_accuracy:.3f}",
         "eval log loss": f"{r.eval_log_loss:.3f}",
+        "T (val)": f"{r.temperature:.2f}",
+        "eval log loss at T": f"{r.eval_log_loss_at_t:.3f}",
         "val accuracy": f"{r.val_accuracy:.3f}",
         "training time": f"{r.train_seconds / 60:.1f} min",
         "time / baseline's": f"{r.train_seconds / reference:.1f}",

@@ -22,7 +22,7 @@ With ``--settings``, it then times the variant's training step from in-memory te
 CPU speed settings, each in a fresh process, as a ratio to float32 with TensorFlow's defaults:
 bfloat16 mixed precision (``keras.mixed_precision``, only where the CPU has AVX512-BF16 or
 AMX, else reported as not available), XLA (``jit_compile=True``), both, and one intra-op
-thread (how much the other cores add). ``bench/ideas.py`` measures what the same settings do
+thread (how much the other cores add), in float32 and in bfloat16. ``bench/ideas.py`` measures what the same settings do
 to validation accuracy.
 
 Run it on an otherwise idle machine: other processes on the same cores lower every figure.
@@ -94,6 +94,7 @@ SETTINGS = {  # name: (keras.mixed_precision policy, jit_compile, intra-op threa
     "XLA (jit_compile=True)": ("float32", True, None),
     "bfloat16 and XLA": ("mixed_bfloat16", True, None),
     "one intra-op thread": ("float32", False, 1),
+    "bfloat16, one intra-op thread": ("mixed_bfloat16", False, 1),
 }
 
 

@@ -117,6 +117,34 @@ def test_added_training_images_skip_the_photographs_the_data_holds_and_leave_val
                     "already in the data (the same photographs)."]
 
 
+def test_the_temperature_is_chosen_on_the_validation_split_and_nowhere_else(manifest):
+    import pandas as pd
+
+    from utils.predict import predict_files
+    from utils.submission.temperature import best_temperature
+
+    bench = _bench()
+    validation = manifest[manifest["split"] == "validation"].groupby("label").head(12)
+    assert set(validation["label"]) == {0, 1}
+    # Training rows that cannot be read: a temperature that looked at them would fail.
+    unreadable = manifest[manifest["split"] == "train"].head(4).assign(filepath="/no/such/folder/cat.1.jpg")
+    frame = pd.concat([unreadable, validation], ignore_index=True)
+    keras.utils.set_random_seed(0)
+    # An over-sure network: logits 40 times what its features give, so the right temperature is > 1.
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2),
+                              keras.layers.Rescaling(40.0), keras.layers.Softmax()])
+    temperature = bench.validation_temperature(model, frame)
+    direct = predict_files(model, validation["filepath"], tta=True, show_progress=False)
+    assert temperature == best_temperature(validation["label"].astype(int).tolist(), direct.probabilities)
+    assert temperature > 1.0
+    broken = frame.copy()
+    broken.loc[len(unreadable), "filepath"] = "/no/such/folder/dog.2.jpg"  # now one validation image is missing
+    with pytest.raises(bench.BenchError, match="1 validation image"):
+        bench.validation_temperature(model, broken)
+    print(f"T = {temperature:.2f}, chosen on {len(validation)} validation images only")
+
+
 @pytest.mark.slow
 def test_quick_run_prints_the_table_and_never_trains_on_the_evaluation_set(shared_data, manifest, tmp_path):
     eval_zip = shared_data / "dogs-vs-cats-eval" / "eval.zip"
@@ -138,6 +166,9 @@ def test_quick_run_prints_the_table_and_never_trains_on_the_evaluation_set(share
     rows = [line for line in lines[lines.index(header) + 2:] if line.startswith("|")]
     assert [r.split("|")[1].strip() for r in rows] == ["`baseline`", "`tf_tutorial`"]
     assert rows[0].rstrip(" |").endswith("1.0")  # the baseline is the time reference
+    for row in rows:  # a temperature from the grid, and the log loss with it
+        cells = dict(zip(bench.COLUMNS, (c.strip() for c in row.strip().strip("|").split("|"))))
+        assert 0.5 <= float(cells["T (val)"]) <= 3.0 and 0 < float(cells["eval log loss at T"]) < 4
     assert "Machine:" in result.stdout and "Evaluation set: 40 images" in result.stdout
     # --quick trains the baseline twice; the reference is the median of the two training times.
     reference = next(line for line in lines if line.startswith("Reference:"))

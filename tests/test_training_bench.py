@@ -37,7 +37,10 @@ def test_training_bench_prints_each_figure_and_each_setting(manifest, tmp_path):
                           r"\(computing in bfloat16\) reaches \d+% of that", out)
     assert bool(bf16_peak) == bf16_supported(), out
     settings = dict(re.findall(r"^  (float32, TensorFlow's defaults|bfloat16 mixed precision|XLA \(jit_compile=True\)|"
-                               r"bfloat16 and XLA|one intra-op thread):\s+(.+)$", out, flags=re.M))
-    assert len(settings) == 5 and settings["float32, TensorFlow's defaults"].endswith("1.00x")
+                               r"bfloat16 and XLA|one intra-op thread|bfloat16, one intra-op thread):\s+(.+)$",
+                               out, flags=re.M))
+    assert len(settings) == 6 and settings["float32, TensorFlow's defaults"].endswith("1.00x")
     bf16 = settings["bfloat16 mixed precision"]
     assert (bf16.endswith("x") and "images/s" in bf16) if bf16_supported() else bf16.startswith("not available")
+    bf16_one_thread = settings["bfloat16, one intra-op thread"]
+    assert (bf16_one_thread.endswith("x") if bf16_supported() else bf16_one_thread.startswith("not available"))
