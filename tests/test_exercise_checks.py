@@ -123,6 +123,7 @@ def cases(gray, small_model, image, ranking, metrics):
         "04.3": (("python -m utils.train --variant baseline --epochs 3",),
                  ("python -m utils.train --variant baseline --epochs 30",)),
         "04.4": ((schedule, 50), (constant, 50)),
+        "04.5": ((0.6,), (0.4,)),
         "05.1": (("efficientnetb0_notop.h5", False), ("efficientnetb0_notop.h5", True)),
         "05.2": (("b",), ("a",)),
         "05.3": ((64_000, 3_200), (3_200, 3_200)),
@@ -156,7 +157,7 @@ def all_cases(gray, small_model, image):
 
 def test_every_check_has_cases(all_cases):
     assert set(all_cases) == set(check.CHECKS)
-    assert len(check.CHECKS) == 30
+    assert len(check.CHECKS) == 31
 
 
 @pytest.mark.parametrize("number", sorted(check.CHECKS))

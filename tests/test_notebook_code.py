@@ -43,6 +43,11 @@ def test_notebook_04_writes_every_model_and_schedule_and_checks_each_against_the
         assert piece in code, piece
     for variant in ["color_larger", "augmented", "batchnorm_gap", "deeper", "larger_input"]:
         assert f'same_network(model, "{variant}")' in code, variant
+    # progressive resizing: one any-size network, two calls of fit with one optimizer, the kept model at 96x96
+    assert 'same_network(final, "progressive")' in code
+    assert "image_size=(None, None)" in code and "initial_epoch=at_small" in code
+    assert code.count("model.fit(") >= 3, "train() and the two phases of progressive resizing each call fit"
+    assert "progressive_phases(progressive, epochs)" in code, "the phases are checked against the registry's"
     # mixed precision is written out too: the policy set around the build, the output layer kept in float32
     for piece in ['keras.mixed_precision.set_global_policy(policy)', 'keras.mixed_precision.set_global_policy("float32")',
                   'dtype="float32", name="probabilities"', "bf16_supported()"]:

@@ -72,3 +72,19 @@ def warmup_schedule(schedule: Any, steps_per_epoch: int) -> tuple[bool, str]:
             return False, ("after the warm-up it should follow a cosine to 0 over the remaining nine epochs: "
                            "look at warmup_cosine.")
     return True, ""
+
+
+@exercise("04.5")
+def progressive_share(share: float) -> tuple[bool, str]:
+    """The share of the epochs at 48x48, in a progressive run that ends at 112x112, that gives the pixels of
+    80x80 throughout (notebook 04)."""
+    share = float(share)
+    right = (112**2 - 80**2) / (112**2 - 48**2)
+    if close(share, right, rel=0.01):
+        return True, ""
+    if close(share, 1 - right, rel=0.01):
+        return False, "that is the share of the epochs at 112x112; the question asks for the share at 48x48."
+    if not 0 < share < 1:
+        return False, "a share of the epochs lies between 0 and 1."
+    return False, ("count the pixels an epoch sees on average over the run: share x 48² + (1 - share) x 112² "
+                   "should equal 80²; solve for share.")

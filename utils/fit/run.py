@@ -166,7 +166,8 @@ def fit_in_phases(model: keras.Model, phases: Sequence[tuple], callbacks: Sequen
                   verbose: int = 0) -> list[keras.callbacks.History | None]:
     """``model.fit`` on each ``(train, validation, last_epoch)`` phase in turn; each one's history (None: did not run).
 
-    Progressive resizing (the registry's ``progressive``; ``bench/ideas.py``) trains one network
+    Progressive resizing (the registry's ``progressive``, notebook 04's last step, which writes these
+    calls out; ``bench/ideas.py``) trains one network
     on small images, then on larger ones: one compiled model and its optimizer go on from phase
     to phase (``initial_epoch`` carries the epoch count), so a learning-rate schedule on the
     optimizer's steps, and Adam's moments, continue across them. The same callbacks see every phase; a ``CSVLogger`` among them
