@@ -117,7 +117,7 @@ VARIANTS: dict[str, Variant] = {
             options={"builder": "gap_cnn", "filters": (16, 32, 64, 128, 256), "convs_per_block": (1, 2, 2, 2, 1),
                      "dropout": 0.3},
         ),
-        # Notebook 04's last step (not the default variant: the command line and notebooks 05-08 train larger_input).
+        # Notebook 04's last step; not the default variant (DEFAULT_VARIANT, which the command line trains).
         Variant(
             "progressive",
             "larger_input's network and recipe with progressive resizing: 64x64 inputs for the first 55% of the "
