@@ -118,7 +118,7 @@ def cases(gray, small_model, image, ranking, metrics):
         "03.1": (((46, 46, 16), 416), ((50, 50, 16), 416)),
         "03.2": (((6 * 6 * 128 + 1) * 128,), ((6 * 6 * 128) * 128,)),
         "03.3": ((dropout_model,), (build_model("baseline", compile=False),)),
-        "04.1": ((2.24, 1.0), (1.5, 1.0)),
+        "04.1": ((3.98, 1.0), (2.25, 1.0)),
         "04.2": ((no_rotation,), (augmentation_layers(),)),
         "04.3": (("python -m utils.train --variant baseline --epochs 3",),
                  ("python -m utils.train --variant baseline --epochs 30",)),

@@ -8,7 +8,7 @@ from utils.check.convolution import diagonal_kernel, layer_shapes, shift_toleran
 from utils.check.cpu_speed import largest_batch_gain, largest_time_share, two_convs_variant
 from utils.check.dataset import duplicate_copy, loader_memory_gb, reseeded_split
 from utils.check.explain import MISTAKE_GROUPS, earlier_layer_heatmap, flipped_prediction, mistake_groups, other_class_heatmap
-from utils.check.improving import (augmentation_without_rotation, gap_cnn_at_96, progressive_share, train_command,
+from utils.check.improving import (augmentation_without_rotation, gap_cnn_at_128, progressive_share, train_command,
                                    warmup_schedule)
 from utils.check.runs import ARCHIVE_CHOICES, accuracy_winner, archived, best_epoch_and_gap, run_filter
 from utils.check.submission import bad_file_name_exit_code, constant_log_loss, three_views
@@ -18,7 +18,7 @@ CHECKS = {check.exercise: check for check in [
     duplicate_copy, reseeded_split, loader_memory_gb,
     diagonal_kernel, layer_shapes, shift_tolerance,
     conv_layer, dense_parameters, seed_model_with_dropout,
-    gap_cnn_at_96, augmentation_without_rotation, train_command, warmup_schedule, progressive_share,
+    gap_cnn_at_128, augmentation_without_rotation, train_command, warmup_schedule, progressive_share,
     efficientnet_weights, head_first, forward_passes,
     other_class_heatmap, earlier_layer_heatmap, flipped_prediction, mistake_groups,
     run_filter, accuracy_winner, best_epoch_and_gap, archived,
