@@ -1,7 +1,7 @@
 """One idea at a time on top of a variant (``deeper`` unless ``--variant``), measured on the validation split only.
 
     python bench/ideas.py [IDEA ...] [--variant deeper] [--profile default] [--epochs N] [--seed N]
-                          [--test-sides SIDE ...] [--eval [PATH]] [--eval-limit N] [--list]
+                          [--test-sides SIDE ...] [--eval [PATH]] [--eval-limit N] [--train-images N] [--list]
 
 Each idea changes one thing of the variant (``deeper`` unless ``--variant`` is given: the ideas
 were measured on it, and ``larger_input``, notebook 04's last step, is what came of them) and trains
@@ -87,6 +87,13 @@ shows the unchanged variant beside it, trained from the same seed in the same ru
 ``--seed N`` trains every row from another seed (initial weights, shuffling, augmentation; the
 profile's own by default) on the same split: one seed's gain can be luck, and a second seed shows
 whether it repeats.
+
+``--train-images N`` trains every row on N of the training split's images instead of all of them,
+half of each class, to draw a learning curve: how accuracy grows with the number of labelled
+images, the question the targets raise (bench/README.md). The images kept are the first of one
+fixed shuffle of each class, the same for every row and every ``--seed``, so a smaller N keeps a
+subset of a larger one's; the validation split (and the evaluation set) stay whole, and every
+row keeps its epochs, so fewer images also mean fewer optimiser steps.
 
 The ideas are measured apart, one change each; ``a+b`` (e.g. ``bf16+input_80``) trains a
 combination as one more row.
@@ -357,6 +364,31 @@ class Outcome:
     eval_scores: tuple[float, float] | None = None  # (eval accuracy, eval log loss) with --eval
 
 
+def fewer_training_images(frame, n: int, seed: int):
+    """``frame`` with only ``n`` of its training images left, half of each class (cats get ``n // 2``).
+
+    Each class's training images are shuffled once by ``seed`` and the first ones kept, so a
+    smaller ``n`` keeps a subset of a larger one's; the other splits are untouched. Raises
+    :class:`BenchError` (what to do) when the split holds too few images of a class.
+    """
+    import numpy as np
+
+    from accuracy import BenchError
+
+    train = frame["split"] == "train"
+    counts = {label: int((train & (frame["label"] == label)).sum()) for label in (0, 1)}
+    wanted = {0: n // 2, 1: n - n // 2}
+    if any(wanted[label] > counts[label] for label in wanted):
+        most = 2 * min(counts.values()) + (counts[1] > counts[0])  # an odd N gives the dogs the extra image
+        raise BenchError(f"--train-images {n} is more than the training split can give half of each class: it holds "
+                         f"{counts[0]} cats and {counts[1]} dogs. Ask for at most {most}.")
+    kept = []
+    for label, count in wanted.items():
+        rows = frame.index[train & (frame["label"] == label)].to_numpy()
+        kept.extend(np.random.default_rng(seed).permutation(rows)[:count])
+    return frame[~train | frame.index.isin(kept)]
+
+
 def scored(model, dataset, desc: str) -> tuple[float, float]:
     """Validation accuracy and log loss with the prediction command's test-time augmentation and clipping."""
     from accuracy import clipped_scores
@@ -540,6 +572,9 @@ def main(argv=None) -> int:
                         help="also score each model on the evaluation set, measuring only "
                              "(default archive: ../shared/data/dogs-vs-cats-eval/eval.zip)")
     parser.add_argument("--eval-limit", type=int, default=None, help="score on this many evaluation images only")
+    parser.add_argument("--train-images", type=int, default=None, metavar="N",
+                        help="train every row on N of the training split's images, half of each class "
+                             "(a learning curve; default: all of them)")
     parser.add_argument("--list", action="store_true", help="print the ideas and stop")
     args = parser.parse_args(argv)
     if args.list:
@@ -570,6 +605,8 @@ def main(argv=None) -> int:
     problems += [f"unknown profile {args.profile!r}. Choose from: {', '.join(PROFILES)}."] if args.profile not in PROFILES else []
     if args.eval_limit is not None and args.eval_limit < 2:
         problems.append(f"--eval-limit must be at least 2, not {args.eval_limit}.")
+    if args.train_images is not None and args.train_images < 2:
+        problems.append(f"--train-images must be at least 2 (one image of each class), not {args.train_images}.")
     if problems:
         print(f"error: {problems[0]}", file=sys.stderr)
         return 2
@@ -589,6 +626,8 @@ def measured(args) -> int:
 
     profile = get_profile(args.profile)
     frame = load_manifest(profile)  # the profile's split, whatever the training seed
+    if args.train_images is not None:  # the same images whatever the training seed, too
+        frame = fewer_training_images(frame, args.train_images, profile.seed)
     if args.seed is not None:
         profile = replace(profile, seed=args.seed)
     private = Path(tempfile.mkdtemp(prefix="catsdogs-eval-"))
@@ -619,6 +658,10 @@ def report(args, variant: str, frame, profile, eval_set) -> None:
         print(f"   {'; '.join(part for part in (figures, o.note) if part)}", flush=True)
     print(f"\nIdeas on `{variant}`, profile {profile.name!r}, training seed {profile.seed}, validation split "
           f"({int((frame['split'] == 'validation').sum())} images; TTA, clipped as the prediction command does).")
+    if args.train_images is not None:
+        kept = frame.loc[frame["split"] == "train", "label"]
+        print(f"Training split: {len(kept)} of its images only (--train-images): {int((kept == 0).sum())} cats, "
+              f"{int((kept == 1).sum())} dogs.")
     print(f"Machine: {cpu_description()}; started {started}, finished "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average (1 min) {load:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end.")

@@ -342,6 +342,59 @@ def test_ideas_scores_on_the_evaluation_set_only_when_asked_and_checks_the_archi
         errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
         assert bad.returncode == 2 and len(errors) == 1 and message in errors[0], bad.stderr[-2000:]
         assert "Traceback" not in bad.stderr and "== reference" not in bad.stdout  # refused before any training
+    too_many = _run("ideas.py", "--profile", "smoke", "--train-images", "100000", home=tmp_path)
+    errors = [line for line in too_many.stderr.splitlines() if line.startswith("error:")]
+    assert too_many.returncode == 2 and len(errors) == 1 and "Ask for at most" in errors[0], too_many.stderr[-2000:]
+    assert "Traceback" not in too_many.stderr and "== reference" not in too_many.stdout
+
+
+def test_a_learning_curve_keeps_half_of_each_class_nested_and_every_other_split_whole(manifest):
+    ideas = _module("ideas")
+    from accuracy import BenchError
+
+    def train(frame):
+        return frame[frame["split"] == "train"]
+
+    smaller, larger, reseeded = (ideas.fewer_training_images(manifest, n, seed) for n, seed in ((21, 42), (60, 42), (60, 7)))
+    assert train(smaller)["label"].value_counts().to_dict() == {0: 10, 1: 11}
+    assert train(larger)["label"].value_counts().to_dict() == {0: 30, 1: 30}
+    assert set(train(smaller)["filepath"]) < set(train(larger)["filepath"])  # nested: a smaller N keeps a subset
+    assert set(train(reseeded)["filepath"]) != set(train(larger)["filepath"])  # the seed chooses which
+    for frame in (smaller, larger):
+        rest = frame[frame["split"] != "train"]
+        assert rest.equals(manifest[manifest["split"] != "train"])
+    whole = int(2 * train(manifest)["label"].value_counts().min())
+    assert len(train(ideas.fewer_training_images(manifest, whole, 42))) == whole
+    with pytest.raises(BenchError, match=f"Ask for at most {whole}"):
+        ideas.fewer_training_images(manifest, whole + 2, 42)
+    one_cat_fewer = manifest.drop(train(manifest).index[train(manifest)["label"] == 0][:1])
+    most = 2 * int(train(one_cat_fewer)["label"].value_counts().min()) + 1  # an odd N gives the dogs the extra image
+    assert len(train(ideas.fewer_training_images(one_cat_fewer, most, 42))) == most
+    with pytest.raises(BenchError, match=f"Ask for at most {most}\\."):
+        ideas.fewer_training_images(one_cat_fewer, most + 1, 42)
+
+
+def test_the_learning_curves_images_stay_the_same_whatever_the_training_seed(manifest, monkeypatch):
+    import argparse
+
+    ideas = _module("ideas")
+    seen = []
+    monkeypatch.setattr(ideas, "report", lambda args, variant, frame, profile, eval_set: seen.append((frame, profile)))
+    for seed in (None, 7):
+        args = argparse.Namespace(profile="smoke", variant="deeper", train_images=40, seed=seed, eval=None)
+        assert ideas.measured(args) == 0
+    (first, profile), (second, reseeded) = seen
+    assert profile.seed != 7 and reseeded.seed == 7  # the second run trains from another seed...
+    kept = [set(frame.loc[frame["split"] == "train", "filepath"]) for frame in (first, second)]
+    assert len(kept[0]) == 40 and kept[0] == kept[1]  # ...on the same 40 images
+
+
+@pytest.mark.slow
+def test_ideas_trains_on_the_asked_number_of_training_images(manifest, tmp_path):
+    result = _run("ideas.py", "--profile", "smoke", "reference", "--train-images", "40", home=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Training split: 40 of its images only (--train-images): 20 cats, 20 dogs." in result.stdout
+    assert [r[0] for r in _table(result.stdout)] == ["`reference`"]
 
 
 def test_ideas_lists_its_ideas_and_refuses_an_unknown_one(tmp_path):
@@ -352,6 +405,7 @@ def test_ideas_lists_its_ideas_and_refuses_an_unknown_one(tmp_path):
                        (["hires_stem", "--test-sides", "48"], "from 64 to 512"),
                        (["label_smoothing", "--variant", "baseline", "--test-sides", "64"], "global average pooling"),
                        (["residual", "--variant", "baseline"], "seed_cnn"),
+                       (["reference", "--train-images", "1"], "at least 2"),
                        (["--variant", "baseline"], "hires_stem")):  # no ideas named: every idea, and one can't
         bad = _run("ideas.py", *args, home=tmp_path)
         errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
