@@ -376,16 +376,14 @@ def fewer_training_images(frame, n: int, seed: int):
     from accuracy import BenchError
 
     train = frame["split"] == "train"
-    counts = {label: int((train & (frame["label"] == label)).sum()) for label in (0, 1)}
+    rows = {label: frame.index[train & (frame["label"] == label)].to_numpy() for label in (0, 1)}
     wanted = {0: n // 2, 1: n - n // 2}
-    if any(wanted[label] > counts[label] for label in wanted):
-        most = 2 * min(counts.values()) + (counts[1] > counts[0])  # an odd N gives the dogs the extra image
+    if any(wanted[label] > len(rows[label]) for label in wanted):
+        cats, dogs = len(rows[0]), len(rows[1])
+        most = 2 * min(cats, dogs) + (dogs > cats)  # an odd N gives the dogs the extra image
         raise BenchError(f"--train-images {n} is more than the training split can give half of each class: it holds "
-                         f"{counts[0]} cats and {counts[1]} dogs. Ask for at most {most}.")
-    kept = []
-    for label, count in wanted.items():
-        rows = frame.index[train & (frame["label"] == label)].to_numpy()
-        kept.extend(np.random.default_rng(seed).permutation(rows)[:count])
+                         f"{cats} cats and {dogs} dogs. Ask for at most {most}.")
+    kept = [row for label, count in wanted.items() for row in np.random.default_rng(seed).permutation(rows[label])[:count]]
     return frame[~train | frame.index.isin(kept)]
 
 
